@@ -1,0 +1,293 @@
+//! Facts derived once per history, shared by every rule.
+//!
+//! Keeping derivations here (risk groups, Wells scores, recognised medications) means two rules
+//! that need the same fact cannot disagree about it, and each is computed once.
+
+use crate::input::{Context, CrampHistory, Diabetes, Laterality, Smoking};
+use crate::meds::{self, Recognised};
+use crate::output::{DrugClass, Evidence, MedicationFinding};
+
+/// Evidence that a boolean answer was `true`.
+pub(crate) fn ev(field: &'static str) -> Evidence {
+    Evidence {
+        field: field.into(),
+        value: "true".to_owned(),
+    }
+}
+
+/// Evidence with an explicit value (enum name or number).
+pub(crate) fn ev_val(field: &'static str, value: impl ToString) -> Evidence {
+    Evidence {
+        field: field.into(),
+        value: value.to_string(),
+    }
+}
+
+/// Evidence for every answer in `items` that is `true`.
+pub(crate) fn trues(items: &[(&'static str, Option<bool>)]) -> Vec<Evidence> {
+    items
+        .iter()
+        .filter(|(_, v)| *v == Some(true))
+        .map(|(f, _)| ev(f))
+        .collect()
+}
+
+/// `Some(true)`: the answer was given and was yes. Absent answers are unknown, never "no".
+pub(crate) const fn yes(v: Option<bool>) -> bool {
+    matches!(v, Some(true))
+}
+
+/// A clinical score with the items that contributed to it.
+#[derive(Debug, Default)]
+pub(crate) struct Score {
+    pub(crate) points: f64,
+    pub(crate) items: Vec<Evidence>,
+}
+
+impl Score {
+    fn add(&mut self, points: f64, field: &'static str, given: bool) {
+        if given {
+            self.points += points;
+            self.items.push(ev(field));
+        }
+    }
+}
+
+/// Everything the rules read, derived from one validated history.
+pub(crate) struct Facts<'a> {
+    pub(crate) h: &'a CrampHistory,
+    meds: Vec<Recognised>,
+}
+
+impl std::fmt::Debug for Facts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Facts").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Facts<'a> {
+    pub(crate) fn new(h: &'a CrampHistory) -> Self {
+        Self {
+            h,
+            meds: meds::recognise(&h.medications),
+        }
+    }
+
+    pub(crate) fn age(&self) -> u32 {
+        self.h.patient.age_years.unwrap_or(0)
+    }
+
+    pub(crate) fn has_context(&self, c: Context) -> bool {
+        self.h.cramps.contexts.contains(&c)
+    }
+
+    /// Cramps during or just after exercise or walking.
+    pub(crate) fn exertional(&self) -> bool {
+        self.has_context(Context::Walking) || self.has_context(Context::Exercise)
+    }
+
+    /// Cramps at night or at rest.
+    pub(crate) fn nocturnal_or_rest(&self) -> bool {
+        self.has_context(Context::Night) || self.has_context(Context::Rest)
+    }
+
+    pub(crate) fn unilateral(&self) -> bool {
+        matches!(
+            self.h.cramps.laterality,
+            Some(Laterality::Left | Laterality::Right)
+        )
+    }
+
+    pub(crate) fn diabetic(&self) -> bool {
+        matches!(
+            self.h.conditions.diabetes,
+            Some(Diabetes::Type1 | Diabetes::Type2)
+        )
+    }
+
+    pub(crate) fn on_dialysis(&self) -> bool {
+        yes(self.h.conditions.on_dialysis) || self.has_context(Context::DuringDialysis)
+    }
+
+    /// Known kidney disease of any stage (dialysis implies it, intake.md).
+    pub(crate) fn known_ckd(&self) -> bool {
+        yes(self.h.conditions.chronic_kidney_disease)
+            || self.h.conditions.ckd_stage.is_some()
+            || self.on_dialysis()
+    }
+
+    /// Medications recognised as cramp culprits (or safety notes), in the output's order.
+    pub(crate) fn medication_findings(&self) -> Vec<MedicationFinding> {
+        meds::findings(&self.meds)
+    }
+
+    /// Recognised medications that are currently taken (not recently stopped).
+    pub(crate) fn current_meds(&self) -> impl Iterator<Item = &Recognised> {
+        self.meds.iter()
+    }
+
+    pub(crate) fn takes(&self, class: DrugClass) -> bool {
+        self.meds.iter().any(|m| m.class == class)
+    }
+
+    /// Metformin is not a cramp culprit but long-term use lowers B12 (S33), which matters for
+    /// neuropathy work-up.
+    pub(crate) fn takes_metformin(&self) -> bool {
+        self.h
+            .medications
+            .iter()
+            .any(|m| m.recently_stopped != Some(true) && meds::mentions(&m.name, "metformin"))
+    }
+
+    /// Atherosclerosis risk factors of clinical-reference.md b.1 (2016 Table 2, 2024 Table 5).
+    pub(crate) fn atherosclerosis_risk_factors(&self) -> Vec<Evidence> {
+        let c = &self.h.conditions;
+        let mut out = Vec::new();
+        if self.diabetic() {
+            out.push(ev_val(
+                "conditions.diabetes",
+                c.diabetes.map_or("", |d| d.name()),
+            ));
+        }
+        if let Some(s @ (Smoking::Current | Smoking::Former)) = c.smoking {
+            out.push(ev_val("conditions.smoking", s.name()));
+        }
+        out.extend(trues(&[
+            ("conditions.high_cholesterol", c.high_cholesterol),
+            ("conditions.hypertension", c.hypertension),
+            (
+                "conditions.chronic_kidney_disease",
+                c.chronic_kidney_disease,
+            ),
+            ("conditions.on_dialysis", c.on_dialysis),
+            ("conditions.family_history_of_pad", c.family_history_of_pad),
+        ]));
+        if let Some(stage) = c.ckd_stage {
+            out.push(ev_val("conditions.ckd_stage", stage.name()));
+        }
+        out
+    }
+
+    /// The b.1 "increased risk of PAD" groups; `Some(evidence)` when the patient is in one.
+    pub(crate) fn pad_risk_group(&self) -> Option<Vec<Evidence>> {
+        let age = self.age();
+        let age_ev = ev_val("patient.age_years", age);
+        let rf = self.atherosclerosis_risk_factors();
+        let c = &self.h.conditions;
+        if yes(c.coronary_or_cerebrovascular_disease) {
+            return Some(vec![ev("conditions.coronary_or_cerebrovascular_disease")]);
+        }
+        if age >= 65 {
+            return Some(vec![age_ev]);
+        }
+        if (50..65).contains(&age) && !rf.is_empty() {
+            let mut e = vec![age_ev];
+            e.extend(rf);
+            return Some(e);
+        }
+        // Under 50: diabetes plus at least one more atherosclerosis risk factor.
+        if age < 50 && self.diabetic() && rf.len() >= 2 {
+            let mut e = vec![age_ev];
+            e.extend(rf);
+            return Some(e);
+        }
+        None
+    }
+
+    /// Wells DVT score (S20, 2003 two-level version). The "-2 if an alternative diagnosis is at
+    /// least as likely" item is never applied: the service cannot judge it, and leaving it out can
+    /// only keep the score higher (missing data never lowers urgency).
+    pub(crate) fn wells_dvt(&self) -> Score {
+        let c = &self.h.conditions;
+        let s = &self.h.symptoms;
+        let f = &self.h.findings;
+        let mut sc = Score::default();
+        sc.add(1.0, "conditions.active_cancer", yes(c.active_cancer));
+        sc.add(
+            1.0,
+            "conditions.leg_paralysis_or_paresis",
+            yes(c.leg_paralysis_or_paresis),
+        );
+        sc.add(
+            1.0,
+            "conditions.leg_cast_or_recent_leg_fracture",
+            !yes(c.leg_paralysis_or_paresis) && yes(c.leg_cast_or_recent_leg_fracture),
+        );
+        sc.add(
+            1.0,
+            "conditions.bedridden_3_days_or_more",
+            yes(c.bedridden_3_days_or_more),
+        );
+        sc.add(
+            1.0,
+            "conditions.recent_surgery",
+            !yes(c.bedridden_3_days_or_more) && yes(c.recent_surgery),
+        );
+        sc.add(
+            1.0,
+            "findings.deep_vein_tenderness",
+            yes(f.deep_vein_tenderness),
+        );
+        sc.add(
+            1.0,
+            "symptoms.leg_swelling",
+            s.leg_swelling == Some(crate::input::Swelling::OneLeg),
+        );
+        if let Some(d) = f.calf_circumference_difference_cm
+            && d > 3.0
+        {
+            sc.points += 1.0;
+            sc.items
+                .push(ev_val("findings.calf_circumference_difference_cm", d));
+        }
+        sc.add(
+            1.0,
+            "findings.pitting_edema_symptomatic_leg",
+            yes(f.pitting_edema_symptomatic_leg),
+        );
+        sc.add(
+            1.0,
+            "findings.collateral_superficial_veins",
+            yes(f.collateral_superficial_veins),
+        );
+        sc.add(1.0, "conditions.prior_dvt_or_pe", yes(c.prior_dvt_or_pe));
+        sc
+    }
+
+    /// Wells PE score (S21) without "PE at least as likely as alternatives" (not askable here) and
+    /// with "clinical signs of DVT" supplied by the caller (the DVT rule's own judgement).
+    pub(crate) fn wells_pe(&self, dvt_signs: bool) -> Score {
+        let c = &self.h.conditions;
+        let mut sc = Score::default();
+        if dvt_signs {
+            sc.points += 3.0;
+            sc.items
+                .push(ev_val("symptoms.leg_swelling", "clinical signs of DVT"));
+        }
+        if let Some(hr) = self.h.findings.heart_rate_bpm
+            && hr > 100
+        {
+            sc.points += 1.5;
+            sc.items.push(ev_val("findings.heart_rate_bpm", hr));
+        }
+        let immobile = yes(c.bedridden_3_days_or_more) || yes(c.recent_surgery);
+        sc.add(
+            1.5,
+            "conditions.bedridden_3_days_or_more",
+            yes(c.bedridden_3_days_or_more),
+        );
+        sc.add(
+            1.5,
+            "conditions.recent_surgery",
+            !yes(c.bedridden_3_days_or_more) && immobile,
+        );
+        sc.add(1.5, "conditions.prior_dvt_or_pe", yes(c.prior_dvt_or_pe));
+        sc.add(
+            1.0,
+            "symptoms.coughing_blood",
+            yes(self.h.symptoms.coughing_blood),
+        );
+        sc.add(1.0, "conditions.active_cancer", yes(c.active_cancer));
+        sc
+    }
+}
