@@ -228,11 +228,13 @@ impl<'a> Facts<'a> {
             "findings.deep_vein_tenderness",
             yes(f.deep_vein_tenderness),
         );
-        sc.add(
-            1.0,
-            "symptoms.leg_swelling",
-            s.leg_swelling == Some(crate::input::Swelling::OneLeg),
-        );
+        if s.leg_swelling == Some(crate::input::Swelling::OneLeg) {
+            sc.points += 1.0;
+            sc.items.push(ev_val(
+                "symptoms.leg_swelling",
+                crate::input::Swelling::OneLeg.name(),
+            ));
+        }
         if let Some(d) = f.calf_circumference_difference_cm
             && d > 3.0
         {
@@ -254,15 +256,54 @@ impl<'a> Facts<'a> {
         sc
     }
 
-    /// Wells PE score (S21) without "PE at least as likely as alternatives" (not askable here) and
-    /// with "clinical signs of DVT" supplied by the caller (the DVT rule's own judgement).
-    pub(crate) fn wells_pe(&self, dvt_signs: bool) -> Score {
+    /// Clinical signs of a DVT in one leg: the Wells examination items plus seed A's redness,
+    /// warmth or tenderness with persistent pain. Empty when there are none.
+    pub(crate) fn dvt_signs(&self) -> Vec<Evidence> {
+        let s = &self.h.symptoms;
+        let fi = &self.h.findings;
+        let c = &self.h.cramps;
+        let mut e = Vec::new();
+        if s.leg_swelling == Some(crate::input::Swelling::OneLeg) {
+            e.push(ev_val(
+                "symptoms.leg_swelling",
+                crate::input::Swelling::OneLeg.name(),
+            ));
+        }
+        e.extend(trues(&[
+            ("findings.deep_vein_tenderness", fi.deep_vein_tenderness),
+            (
+                "findings.pitting_edema_symptomatic_leg",
+                fi.pitting_edema_symptomatic_leg,
+            ),
+        ]));
+        if let Some(d) = fi.calf_circumference_difference_cm.filter(|d| *d > 3.0) {
+            e.push(ev_val("findings.calf_circumference_difference_cm", d));
+        }
+        let local = trues(&[
+            ("symptoms.calf_tenderness", s.calf_tenderness),
+            ("symptoms.calf_redness", s.calf_redness),
+            ("symptoms.calf_warmth", s.calf_warmth),
+        ]);
+        let constant = trues(&[
+            ("cramps.persistent_pain", c.persistent_pain),
+            ("cramps.pain_out_of_proportion", c.pain_out_of_proportion),
+        ]);
+        if !local.is_empty() && !constant.is_empty() {
+            e.extend(local);
+            e.extend(constant);
+        }
+        e
+    }
+
+    /// Wells PE score (S21) without "PE at least as likely as alternatives" (not askable here);
+    /// "clinical signs of DVT" are [`Facts::dvt_signs`].
+    pub(crate) fn wells_pe(&self) -> Score {
         let c = &self.h.conditions;
         let mut sc = Score::default();
-        if dvt_signs {
+        let dvt = self.dvt_signs();
+        if !dvt.is_empty() {
             sc.points += 3.0;
-            sc.items
-                .push(ev_val("symptoms.leg_swelling", "clinical signs of DVT"));
+            sc.items.extend(dvt);
         }
         if let Some(hr) = self.h.findings.heart_rate_bpm
             && hr > 100

@@ -50,7 +50,7 @@ fn pe(f: &Facts<'_>, out: &mut RuleOut) {
     if evidence.is_empty() {
         return;
     }
-    let wells = f.wells_pe(dvt_signs(f));
+    let wells = f.wells_pe();
     let band = if wells.points > 4.0 {
         "PE likely"
     } else {
@@ -68,19 +68,6 @@ fn pe(f: &Facts<'_>, out: &mut RuleOut) {
         )
         .workup(Workup::EmergencyCare, "For possible pulmonary embolism the team will need the Wells score, D-dimer or CT pulmonary angiography, and an ECG."),
     );
-}
-
-/// Clinical signs of a DVT in one leg (Wells items plus the seed's redness/warmth with
-/// persistent pain).
-fn dvt_signs(f: &Facts<'_>) -> bool {
-    let s = &f.h.symptoms;
-    let fi = &f.h.findings;
-    s.leg_swelling == Some(Swelling::OneLeg)
-        || yes(fi.deep_vein_tenderness)
-        || yes(fi.pitting_edema_symptomatic_leg)
-        || fi.calf_circumference_difference_cm.is_some_and(|d| d > 3.0)
-        || ((yes(s.calf_tenderness) || yes(s.calf_redness) || yes(s.calf_warmth))
-            && (yes(f.h.cramps.persistent_pain) || yes(f.h.cramps.pain_out_of_proportion)))
 }
 
 /// Wells DVT (S20): likely (>= 2) goes to same-day duplex, unlikely to a same-day D-dimer.
@@ -119,7 +106,8 @@ pub(crate) const DVT: Rule = Rule {
 fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
     let c = &f.h.cramps;
-    if !dvt_signs(f) {
+    let signs = f.dvt_signs();
+    if signs.is_empty() {
         if s.leg_swelling.is_none()
             && f.unilateral()
             && (yes(c.persistent_pain) || yes(s.calf_tenderness))
@@ -129,13 +117,12 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
         return;
     }
     let wells = f.wells_dvt();
-    let mut evidence = trues(&[
-        ("symptoms.calf_tenderness", s.calf_tenderness),
-        ("symptoms.calf_redness", s.calf_redness),
-        ("symptoms.calf_warmth", s.calf_warmth),
-        ("cramps.persistent_pain", c.persistent_pain),
-    ]);
-    evidence.extend(wells.items);
+    let mut evidence = signs;
+    for item in wells.items {
+        if !evidence.contains(&item) {
+            evidence.push(item);
+        }
+    }
     // Unscored but raising pretest probability (S20).
     let mut enhancers = Vec::new();
     if yes(f.h.patient.pregnant) {
