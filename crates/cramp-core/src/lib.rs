@@ -50,7 +50,11 @@ pub mod kb;
 mod meds;
 mod names;
 pub mod output;
+#[cfg(test)]
+mod proptests;
 mod self_care;
+#[cfg(test)]
+mod test_util;
 
 pub use engine::evaluate;
 pub use input::{
