@@ -76,8 +76,8 @@ const SLEEP_POSITION: SelfCareAdvice = advice(
 );
 const DIET: SelfCareAdvice = advice(
     "SELF_CARE_BALANCED_DIET",
-    "A varied diet with foods rich in potassium, magnesium and calcium (leafy greens, beans, nuts, bananas, dairy or fortified alternatives) supports normal muscle function.",
-    "low-risk; no trial shows diet prevents cramps [S1, S2]",
+    "A varied diet with foods rich in potassium (bananas, avocado, spinach, beans), magnesium (nuts, seeds, leafy greens), calcium (dairy, sardines, fortified plant milk) and vitamin D (oily fish, egg yolk, brief sun), plus B vitamins, supports normal muscle function.",
+    "low-risk; no trial shows diet prevents cramps; vitamin B complex is only possibly effective (AAN Level C) [S1, S2, S14]",
 );
 const NO_SUPPLEMENT_PROMISES: SelfCareAdvice = advice(
     "SELF_CARE_MAGNESIUM_NOT_PROVEN",
