@@ -46,7 +46,7 @@ pub(crate) struct Fire {
     pub(crate) urgency: Urgency,
     pub(crate) rationale: String,
     pub(crate) evidence: Vec<Evidence>,
-    pub(crate) workups: Vec<(Workup, Cow<'static, str>)>,
+    pub(crate) workups: Vec<WorkupRequest>,
     /// Codes that depend on the input (laterality, which electrolyte), beside the rule's own.
     pub(crate) codings: Vec<Coding>,
 }
@@ -76,6 +76,12 @@ impl Fire {
     }
 }
 
+/// A workup a rule asked for, with its reason.
+pub(crate) type WorkupRequest = (Workup, Cow<'static, str>);
+
+/// A fired flag with the workups its rule asked for (merged or replaced after all rules ran).
+type Fired = (RiskFlag, Vec<WorkupRequest>);
+
 /// Assesses one validated history against the knowledge base.
 ///
 /// Pure and total: no I/O, no clock, no failure path. The same inputs always give the same
@@ -83,7 +89,7 @@ impl Fire {
 #[must_use]
 pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
     let facts = Facts::new(history.history());
-    let mut flags: Vec<(RiskFlag, Vec<(Workup, Cow<'static, str>)>)> = Vec::new();
+    let mut flags: Vec<Fired> = Vec::new();
     let mut missing: Vec<MissingInformation> = Vec::new();
 
     for rule in kb.entries() {
@@ -122,7 +128,7 @@ pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
         .iter()
         .any(|(f, _)| !f.flag.is_benign() && f.urgency <= Urgency::Soon);
     flags.retain(|(f, _)| {
-        !(f.flag.is_benign() && red) && !(f.flag == Flag::BenignNocturnalCramps && soon_or_worse)
+        !((f.flag.is_benign() && red) || (f.flag == Flag::BenignNocturnalCramps && soon_or_worse))
     });
 
     flags.sort_by(|(a, _), (b, _)| a.urgency.cmp(&b.urgency).then(a.flag.cmp(&b.flag)));
@@ -151,6 +157,10 @@ pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
     let risk_flags: Vec<RiskFlag> = flags.into_iter().map(|(f, _)| f).collect();
     let self_care = self_care::choose(&facts, urgency, &risk_flags);
     dedup_missing(&mut missing);
+    if urgency == Urgency::Emergency {
+        // Nothing outranks an emergency, and more questions only delay care.
+        missing.clear();
+    }
 
     Assessment {
         urgency,
@@ -170,7 +180,7 @@ fn first_sentence(s: &str) -> &str {
 
 /// (e.11) An emergency's workup is emergency care; what the emergency team will need is named in
 /// the rationale, never offered as an outpatient list.
-fn emergency_workup(flags: &[(RiskFlag, Vec<(Workup, Cow<'static, str>)>)]) -> SuggestedWorkup {
+fn emergency_workup(flags: &[Fired]) -> SuggestedWorkup {
     let mut for_flags = Vec::new();
     let mut needs: Vec<&str> = Vec::new();
     for (f, ws) in flags
@@ -211,7 +221,7 @@ fn emergency_workup(flags: &[(RiskFlag, Vec<(Workup, Cow<'static, str>)>)]) -> S
 
 /// Workups deduplicated across flags: the most urgent request wins, every asking flag is named,
 /// and distinct reasons are kept.
-fn merge_workups(flags: &[(RiskFlag, Vec<(Workup, Cow<'static, str>)>)]) -> Vec<SuggestedWorkup> {
+fn merge_workups(flags: &[Fired]) -> Vec<SuggestedWorkup> {
     let mut merged: Vec<SuggestedWorkup> = Vec::new();
     for (f, ws) in flags {
         for (w, why) in ws {
@@ -230,7 +240,7 @@ fn merge_workups(flags: &[(RiskFlag, Vec<(Workup, Cow<'static, str>)>)]) -> Vec<
                     urgency: f.urgency,
                     rationale: why.to_string(),
                     for_flags: vec![f.flag],
-                    codings: workup_codings(*w, flags).to_vec(),
+                    codings: workup_codings(*w, flags),
                 });
             }
         }
@@ -244,10 +254,7 @@ fn merge_workups(flags: &[(RiskFlag, Vec<(Workup, Cow<'static, str>)>)]) -> Vec<
 
 /// LOINC for labs and CPT for procedures (clinical-reference.md d.1, d.2); a step with no verified
 /// code carries none.
-fn workup_codings(
-    w: Workup,
-    flags: &[(RiskFlag, Vec<(Workup, Cow<'static, str>)>)],
-) -> Vec<Coding> {
+fn workup_codings(w: Workup, flags: &[Fired]) -> Vec<Coding> {
     use codes::*;
     match w {
         Workup::AnkleBrachialIndex => vec![CPT_ABI],

@@ -119,7 +119,7 @@ proptest! {
     #[test]
     fn adding_a_medication_never_lowers_urgency(h in history(), name in proptest::sample::select(&["HCTZ", "quinine", "clarithromycin", "atorvastatin", "salmeterol"][..])) {
         let before = assess(&h).urgency;
-        let mut more = h.clone();
+        let mut more = h;
         if more.medications.len() < 100 {
             more.medications.push(crate::Medication { name: name.to_owned(), weeks_since_started: Some(2), ..crate::Medication::default() });
         }
