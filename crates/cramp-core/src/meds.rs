@@ -534,7 +534,17 @@ const fn advice(class: DrugClass) -> &'static str {
         C::StatinInteracting => {
             "Ask the prescriber or pharmacist to review this combination with the statin; do not stop either medicine on your own."
         }
-        _ => {
+        C::ThiazideDiuretic
+        | C::LoopDiuretic
+        | C::PotassiumSparingDiuretic
+        | C::LongActingBetaAgonist
+        | C::ProtonPumpInhibitor
+        | C::Raloxifene
+        | C::Estrogen
+        | C::Teriparatide
+        | C::IntravenousIron
+        | C::Naproxen
+        | C::OtherReported => {
             "Review with the prescriber whether this medicine could be contributing; do not stop or change it on your own."
         }
     }

@@ -460,7 +460,15 @@ fn electrolyte_risk(f: &Facts<'_>, out: &mut RuleOut) {
             | DrugClass::PotassiumSparingDiuretic => "a diuretic",
             DrugClass::ProtonPumpInhibitor => "a proton pump inhibitor (low magnesium)",
             DrugClass::LongActingBetaAgonist => "an inhaled long-acting beta-agonist",
-            _ => continue,
+            DrugClass::Statin
+            | DrugClass::Raloxifene
+            | DrugClass::Estrogen
+            | DrugClass::Teriparatide
+            | DrugClass::IntravenousIron
+            | DrugClass::Naproxen
+            | DrugClass::Quinine
+            | DrugClass::OtherReported
+            | DrugClass::StatinInteracting => continue,
         };
         evidence.push(Evidence {
             field: format!("medications[{}].name", m.index).into(),
