@@ -1,0 +1,64 @@
+//! Compiles the `cramp.v1` protos with protox (pure Rust, so no system `protoc` is needed) into
+//! tonic/prost types, proto3-JSON serde impls (pbjson) and an encoded descriptor set for server
+//! reflection.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message as _;
+
+/// Every proto of the API; `cramp_assessment_service.proto` imports the others, but listing them
+/// all keeps the descriptor set complete even if an import is dropped.
+const PROTOS: &[&str] = &[
+    "cramp/v1/intake.proto",
+    "cramp/v1/assessment.proto",
+    "cramp/v1/knowledge_base.proto",
+    "cramp/v1/cramp_assessment_service.proto",
+];
+
+/// Messages that hold patient answers (inputs) or values echoed from them (evidence, medication
+/// names). Keep in step with the `redacted_debug!` list in `src/pb.rs`; the build fails if a name
+/// is missing there, because prost requires `Debug` of every message.
+const PATIENT_DATA_MESSAGES: &[&str] = &[
+    "AssessRequest",
+    "CrampHistory",
+    "Patient",
+    "Cramps",
+    "Symptoms",
+    "Conditions",
+    "Medication",
+    "Lifestyle",
+    "Findings",
+    "Labs",
+    "AssessResponse",
+    "Assessment",
+    "RiskFlag",
+    "Evidence",
+    "SuggestedWorkup",
+    "MedicationFinding",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `compile_fds` never emits rerun hints itself (only the protoc path does).
+    println!("cargo:rerun-if-changed=proto");
+
+    let fds = protox::compile(PROTOS, ["proto"])?;
+    let encoded = fds.encode_to_vec();
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    fs::write(out_dir.join("cramp_descriptor.bin"), &encoded)?;
+
+    tonic_prost_build::configure()
+        // These messages carry patient answers; `pb.rs` gives them redacting `Debug` impls so
+        // that no log line can print them by accident.
+        .skip_debug(
+            PATIENT_DATA_MESSAGES
+                .iter()
+                .map(|m| format!(".cramp.v1.{m}")),
+        )
+        .compile_fds(fds)?;
+
+    pbjson_build::Builder::new()
+        .register_descriptors(&encoded)?
+        .preserve_proto_field_names()
+        .build(&[".cramp.v1"])?;
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! The one assessment path behind every door.
+//!
+//! gRPC, the `assess` command and any later adapter call [`assess`] with a wire request and get a
+//! wire response or every bad field, named from the request root. Keeping the checks, the
+//! conversion and the log line here means the doors cannot drift apart: they differ only in how
+//! they read the request and how they write the answer.
+
+use std::time::Instant;
+
+use cramp_core::{FieldViolation, KnowledgeBase};
+
+use crate::{convert, pb};
+
+/// Longest `request_id` accepted, in characters (intake.md: strings over 200 are rejected).
+pub const MAX_REQUEST_ID_CHARS: usize = 200;
+
+/// Why a request could not be assessed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AssessError {
+    /// One or more fields are missing, out of range, contradictory or unknown; nothing was
+    /// assessed. Each violation's path starts at the request root (`history.patient.age_years`).
+    #[error("the request has {} invalid field(s)", .0.len())]
+    InvalidRequest(Vec<FieldViolation>),
+}
+
+impl AssessError {
+    /// Every bad field, in the order of the request.
+    #[must_use]
+    pub fn violations(&self) -> &[FieldViolation] {
+        match self {
+            Self::InvalidRequest(violations) => violations,
+        }
+    }
+}
+
+/// Validates and assesses one request.
+///
+/// Total and synchronous: it does no I/O, and the only log line it writes carries the request id,
+/// rule ids, flag codes, counts, urgency and timing, never an answer.
+///
+/// # Errors
+/// [`AssessError::InvalidRequest`] naming every bad field when anything is wrong: a `request_id`
+/// over [`MAX_REQUEST_ID_CHARS`], a missing `history`, an unknown enum number or anything
+/// [`cramp_core::validate`] rejects.
+#[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
+pub fn assess(
+    kb: &KnowledgeBase,
+    request: pb::AssessRequest,
+) -> Result<pb::AssessResponse, AssessError> {
+    let started = Instant::now();
+    let pb::AssessRequest {
+        request_id,
+        history,
+    } = request;
+
+    let mut violations = Vec::new();
+    if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
+        violations.push(FieldViolation::new(
+            "request_id",
+            format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
+        ));
+    }
+    let valid = match history {
+        None => {
+            violations.push(FieldViolation::new("history", "is required"));
+            None
+        }
+        Some(history) => {
+            let (history, unknown_enums) = convert::history_from_pb(history);
+            cramp_core::validate(history, unknown_enums)
+                .map_err(|err| {
+                    violations.extend(err.violations().iter().map(|v| {
+                        FieldViolation::new(format!("history.{}", v.field), v.description.clone())
+                    }));
+                })
+                .ok()
+        }
+    };
+
+    let valid = match valid {
+        Some(valid) if violations.is_empty() => valid,
+        _ => {
+            // Field paths and descriptions never carry submitted values, so they are safe to log.
+            let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+            tracing::info!(
+                invalid_fields = violations.len(),
+                fields = %fields.join(","),
+                elapsed_us = elapsed_us(started),
+                "request rejected"
+            );
+            return Err(AssessError::InvalidRequest(violations));
+        }
+    };
+
+    let assessment = cramp_core::evaluate(kb, &valid);
+    tracing::info!(
+        urgency = assessment.urgency.name(),
+        flags = %join(assessment.flags.iter().map(|f| f.flag.name())),
+        rules = %join(assessment.flags.iter().map(|f| f.rule_id)),
+        drug_classes = %join(assessment.medication_findings.iter().map(|m| m.drug_class.name())),
+        workups = assessment.workups.len(),
+        missing_information = assessment.missing_information.len(),
+        knowledge_base_version = assessment.knowledge_base_version,
+        elapsed_us = elapsed_us(started),
+        "assessed"
+    );
+    Ok(pb::AssessResponse {
+        request_id,
+        assessment: Some(convert::assessment_to_pb(&assessment)),
+    })
+}
+
+/// The published knowledge base, as `GetKnowledgeBase` and `kb --json` return it.
+#[must_use]
+pub fn knowledge_base(kb: &KnowledgeBase) -> pb::GetKnowledgeBaseResponse {
+    pb::GetKnowledgeBaseResponse {
+        knowledge_base: Some(convert::knowledge_base_to_pb(kb)),
+    }
+}
+
+/// The request id as it may appear in a log line: at most [`MAX_REQUEST_ID_CHARS`] characters,
+/// control characters replaced, so an oversized or hostile id cannot flood or forge log lines.
+#[must_use]
+pub fn loggable_id(request_id: &str) -> String {
+    request_id
+        .chars()
+        .take(MAX_REQUEST_ID_CHARS)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
+fn join<'a>(codes: impl Iterator<Item = &'a str>) -> String {
+    codes.collect::<Vec<_>>().join(",")
+}
+
+fn elapsed_us(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(age: Option<u32>) -> pb::AssessRequest {
+        pb::AssessRequest {
+            request_id: "r-1".into(),
+            history: Some(pb::CrampHistory {
+                patient: Some(pb::Patient {
+                    age_years: age,
+                    ..pb::Patient::default()
+                }),
+                ..pb::CrampHistory::default()
+            }),
+        }
+    }
+
+    fn fields(result: Result<pb::AssessResponse, AssessError>) -> Vec<String> {
+        result
+            .err()
+            .map(|e| e.violations().iter().map(|v| v.field.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_valid_request_is_assessed_and_its_id_echoed() {
+        let kb = KnowledgeBase::standard();
+        let response = assess(&kb, request(Some(40))).unwrap();
+        assert_eq!(response.request_id, "r-1");
+        let assessment = response.assessment.unwrap();
+        assert_eq!(assessment.knowledge_base_version, kb.version());
+        assert_ne!(assessment.urgency, 0);
+    }
+
+    #[test]
+    fn paths_start_at_the_request_root() {
+        let kb = KnowledgeBase::standard();
+        let mut req = request(None);
+        req.request_id = "x".repeat(MAX_REQUEST_ID_CHARS + 1);
+        if let Some(h) = req.history.as_mut() {
+            h.medications.push(pb::Medication::default());
+            h.cramps = Some(pb::Cramps {
+                locations: vec![99],
+                ..pb::Cramps::default()
+            });
+        }
+        assert_eq!(
+            fields(assess(&kb, req)),
+            [
+                "request_id",
+                "history.cramps.locations[0]",
+                "history.patient.age_years",
+                "history.medications[0].name"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_history_is_a_violation_on_history() {
+        let kb = KnowledgeBase::standard();
+        let req = pb::AssessRequest {
+            request_id: "r".into(),
+            history: None,
+        };
+        assert_eq!(fields(assess(&kb, req)), ["history"]);
+    }
+
+    #[test]
+    fn a_request_id_of_exactly_the_limit_is_accepted() {
+        let kb = KnowledgeBase::standard();
+        let mut req = request(Some(30));
+        req.request_id = "é".repeat(MAX_REQUEST_ID_CHARS);
+        assert!(assess(&kb, req).is_ok());
+    }
+
+    #[test]
+    fn loggable_ids_are_bounded_and_single_line() {
+        assert_eq!(loggable_id("a\nb"), "a\u{fffd}b");
+        assert_eq!(
+            loggable_id(&"z".repeat(500)).chars().count(),
+            MAX_REQUEST_ID_CHARS
+        );
+    }
+}
