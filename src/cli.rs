@@ -1,0 +1,329 @@
+//! The command line: `serve` (the default), `assess` and `kb`.
+//!
+//! The commands other than `serve` are offline doors to the same code the server runs: `assess`
+//! reads one `AssessRequest` in proto3 JSON and answers with the `AssessResponse` the gRPC API
+//! would return, so a form or a pipeline can be checked without a server. Runners take their
+//! reader and writers as arguments so tests can drive them without a process.
+
+use std::{
+    fs,
+    io::{self, Read, Write},
+    net::SocketAddr,
+    path::PathBuf,
+};
+
+use clap::{Args, Parser, Subcommand};
+use cramp_core::KnowledgeBase;
+
+use crate::{
+    assess::{self, AssessError},
+    pb,
+};
+
+/// Clinical decision support for leg and foot muscle cramps.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cramp-cds",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `serve` options, accepted without the subcommand name because `serve` is the default.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gRPC API, health and reflection (the default).
+    Serve(ServeArgs),
+    /// Assess one AssessRequest (proto3 JSON) and print the AssessResponse as proto3 JSON.
+    ///
+    /// Exit status: 0 assessed, 1 unreadable or not an AssessRequest, 2 invalid fields (listed on
+    /// stderr, one `field: description` per line).
+    Assess(AssessArgs),
+    /// Print the knowledge base: version, rules, citations.
+    Kb(KbArgs),
+}
+
+/// Options of `serve`.
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// gRPC listen address; overrides `server.grpc_addr` from the config file and environment.
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+    /// TOML settings file layered over the built-in defaults (`config/default.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Options of `assess`.
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// The request file; `-` reads standard input.
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    pub input: String,
+}
+
+/// Options of `kb`.
+#[derive(Debug, Args)]
+pub struct KbArgs {
+    /// Print the GetKnowledgeBaseResponse as proto3 JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The input could not be read.
+    #[error("cannot read `{input}`")]
+    Read {
+        /// The file name, or `-` for standard input.
+        input: String,
+        /// What the OS said.
+        #[source]
+        source: io::Error,
+    },
+    /// The input is not an `AssessRequest` in proto3 JSON.
+    #[error("`{input}` is not an AssessRequest in proto3 JSON")]
+    Parse {
+        /// The file name, or `-` for standard input.
+        input: String,
+        /// Where parsing stopped.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request was read but has invalid fields; nothing was assessed.
+    #[error(transparent)]
+    Invalid(AssessError),
+    /// The answer could not be written.
+    #[error("cannot write the output")]
+    Write(#[from] io::Error),
+}
+
+impl CliError {
+    /// The process exit status: 2 for invalid fields, 1 for everything else.
+    #[must_use]
+    pub const fn exit_code(&self) -> u8 {
+        match self {
+            Self::Invalid(_) => 2,
+            Self::Read { .. } | Self::Parse { .. } | Self::Write(_) => 1,
+        }
+    }
+
+    /// Writes the failure for a person: one `field: description` line per invalid field, or the
+    /// error and its causes.
+    ///
+    /// # Errors
+    /// When `out` cannot be written.
+    pub fn report(&self, out: &mut impl Write) -> io::Result<()> {
+        if let Self::Invalid(err) = self {
+            for violation in err.violations() {
+                writeln!(out, "{}: {}", violation.field, violation.description)?;
+            }
+            return Ok(());
+        }
+        write!(out, "error: {self}")?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            write!(out, ": {err}")?;
+            cause = err.source();
+        }
+        writeln!(out)
+    }
+}
+
+/// Runs `assess`: reads the request from `args.input` (or `stdin` for `-`), writes the response
+/// as pretty proto3 JSON to `stdout`.
+///
+/// # Errors
+/// [`CliError`]; [`CliError::exit_code`] gives the status to exit with.
+pub fn assess(
+    args: &AssessArgs,
+    stdin: impl Read,
+    stdout: &mut impl Write,
+) -> Result<(), CliError> {
+    let input = &args.input;
+    let text = read_input(input, stdin).map_err(|source| CliError::Read {
+        input: input.clone(),
+        source,
+    })?;
+    let request: pb::AssessRequest =
+        serde_json::from_str(&text).map_err(|source| CliError::Parse {
+            input: input.clone(),
+            source,
+        })?;
+    let response =
+        assess::assess(&KnowledgeBase::standard(), request).map_err(CliError::Invalid)?;
+    serde_json::to_writer_pretty(&mut *stdout, &response).map_err(io::Error::from)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+/// Runs `kb`: the knowledge base as text, or as proto3 JSON with `--json`.
+///
+/// # Errors
+/// [`CliError::Write`] when `stdout` cannot be written.
+pub fn kb(args: &KbArgs, stdout: &mut impl Write) -> Result<(), CliError> {
+    let kb = KnowledgeBase::standard();
+    if args.json {
+        serde_json::to_writer_pretty(&mut *stdout, &assess::knowledge_base(&kb))
+            .map_err(io::Error::from)?;
+        writeln!(stdout)?;
+    } else {
+        write_kb_text(&kb, stdout)?;
+    }
+    Ok(())
+}
+
+fn read_input(input: &str, mut stdin: impl Read) -> io::Result<String> {
+    if input == "-" {
+        let mut text = String::new();
+        stdin.read_to_string(&mut text)?;
+        Ok(text)
+    } else {
+        fs::read_to_string(input)
+    }
+}
+
+fn write_kb_text(kb: &KnowledgeBase, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "cramp-cds knowledge base {}: {} rules, {} sources",
+        kb.version(),
+        kb.rules().len(),
+        kb.sources().len()
+    )?;
+    for rule in kb.rules() {
+        writeln!(out)?;
+        writeln!(out, "{} {}  {}", rule.id, rule.version, rule.title)?;
+        writeln!(
+            out,
+            "  flag: {}  max urgency: {}",
+            rule.flag.name(),
+            rule.max_urgency.name()
+        )?;
+        let keys: Vec<&str> = rule.citations.iter().map(|c| c.key).collect();
+        writeln!(out, "  cites: {}", keys.join(", "))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "sources:")?;
+    for source in kb.sources() {
+        write!(out, "  {}  {}", source.key, source.title)?;
+        if !source.source.is_empty() {
+            write!(out, ". {}", source.source)?;
+        }
+        if !source.url.is_empty() {
+            write!(out, ". {}", source.url)?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_assess(json: &str) -> (Result<(), CliError>, String) {
+        let mut out = Vec::new();
+        let result = assess(&AssessArgs { input: "-".into() }, json.as_bytes(), &mut out);
+        (result, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn assess_answers_in_proto3_json_with_snake_case_names() {
+        let (result, out) =
+            run_assess(r#"{"requestId": "c-1", "history": {"patient": {"ageYears": 50}}}"#);
+        result.unwrap();
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(value["request_id"], "c-1");
+        assert!(value["assessment"]["knowledge_base_version"].is_string());
+        assert!(
+            value["assessment"]["urgency"]
+                .as_str()
+                .unwrap()
+                .starts_with("URGENCY_")
+        );
+    }
+
+    #[test]
+    fn invalid_fields_exit_2_and_are_listed_one_per_line() {
+        let (result, out) = run_assess(
+            r#"{"history": {"patient": {"age_years": 0, "sex": "SEX_MALE", "pregnant": true}}}"#,
+        );
+        assert!(out.is_empty());
+        let err = result.unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let mut report = Vec::new();
+        err.report(&mut report).unwrap();
+        let report = String::from_utf8(report).unwrap();
+        let fields: Vec<&str> = report
+            .lines()
+            .filter_map(|l| l.split(": ").next())
+            .collect();
+        assert_eq!(
+            fields,
+            ["history.patient.age_years", "history.patient.pregnant"]
+        );
+    }
+
+    #[test]
+    fn unparseable_input_exits_1() {
+        for bad in [
+            "{",
+            r#"{"history": {"patient": {"age_yearz": 3}}}"#,
+            r#"{"history": {"patient": {"sex": "SEX_ROBOT"}}}"#,
+        ] {
+            let (result, _) = run_assess(bad);
+            let err = result.unwrap_err();
+            assert_eq!(err.exit_code(), 1, "{bad}");
+            assert!(matches!(err, CliError::Parse { .. }));
+        }
+    }
+
+    #[test]
+    fn an_unreadable_file_exits_1_naming_it() {
+        let mut out = Vec::new();
+        let err = assess(
+            &AssessArgs {
+                input: "/nonexistent/req.json".into(),
+            },
+            io::empty(),
+            &mut out,
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        let mut report = Vec::new();
+        err.report(&mut report).unwrap();
+        assert!(
+            String::from_utf8(report)
+                .unwrap()
+                .contains("/nonexistent/req.json")
+        );
+    }
+
+    #[test]
+    fn kb_text_lists_every_rule_and_json_parses_back() {
+        let standard = KnowledgeBase::standard();
+        let mut text = Vec::new();
+        kb(&KbArgs { json: false }, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.starts_with(&format!("cramp-cds knowledge base {}", standard.version())));
+        for rule in standard.rules() {
+            assert!(text.contains(rule.id), "{} missing", rule.id);
+        }
+
+        let mut json = Vec::new();
+        kb(&KbArgs { json: true }, &mut json).unwrap();
+        let parsed: pb::GetKnowledgeBaseResponse = serde_json::from_slice(&json).unwrap();
+        assert_eq!(parsed, assess::knowledge_base(&standard));
+    }
+}

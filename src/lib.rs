@@ -1,0 +1,23 @@
+//! `cramp-cds`: the service around the `cramp-core` clinical engine.
+//!
+//! The core decides; this crate carries requests to it and answers back. Every door (gRPC, the
+//! `assess` command) goes through [`assess::assess`], so they all validate, assess and log alike.
+//!
+//! # Layout
+//! - [`pb`]: the generated `cramp.v1` API (the only module naming generated code).
+//! - [`convert`]: wire types ⇄ core types, total, enums by value name.
+//! - [`assess`]: request in, response or every bad field out; the one path behind every door.
+//! - [`grpc`]: the tonic service, and [`grpc::status`] mapping errors to rich gRPC statuses.
+//! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
+//! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment).
+//! - [`telemetry`]: structured logs that never carry patient data.
+//! - [`cli`]: the `serve`, `assess` and `kb` commands.
+
+pub mod assess;
+pub mod cli;
+pub mod config;
+pub mod convert;
+pub mod grpc;
+pub mod pb;
+pub mod server;
+pub mod telemetry;

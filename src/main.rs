@@ -1,0 +1,52 @@
+//! The `cramp-cds` binary: parses the command line and hands over to the library.
+//!
+//! Kept thin on purpose: everything worth testing lives in the library, where tests reach it
+//! without a process. Only `serve` starts an async runtime and installs logging; `assess` and `kb`
+//! write their answer to stdout and nothing else.
+
+use std::{io, process::ExitCode};
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use cramp_cds::{
+    cli::{self, Cli, Command, ServeArgs},
+    config::Settings,
+    server::{self, Application},
+    telemetry,
+};
+
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        None => return serve(cli.serve),
+        Some(Command::Serve(args)) => return serve(args),
+        Some(Command::Assess(args)) => {
+            cli::assess(&args, io::stdin().lock(), &mut io::stdout().lock())
+        }
+        Some(Command::Kb(args)) => cli::kb(&args, &mut io::stdout().lock()),
+    };
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) => {
+            err.report(&mut io::stderr().lock())
+                .context("cannot write to stderr")?;
+            Ok(ExitCode::from(err.exit_code()))
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::load(args.config.as_deref(), None)?;
+    if let Some(addr) = args.grpc_addr {
+        settings.server.grpc_addr = addr;
+    }
+    telemetry::init(&settings.log)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
+        let app = Application::build(&settings).await?;
+        app.run_until_stopped(shutdown).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,196 @@
+//! The gRPC server: the API, grpc.health.v1 and server reflection on one listener.
+//!
+//! Start-up is split in two (zero2prod, mini-redis): [`Application::build`] binds, so a caller
+//! (a test binding port 0, the binary logging its address) knows the real address before anything
+//! is served; [`Application::run_until_stopped`] serves until the given shutdown future resolves.
+//! On shutdown, health turns `NOT_SERVING` first so load balancers stop sending work, then
+//! in-flight calls get a bounded grace period to finish.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use cramp_core::KnowledgeBase;
+use tokio::net::TcpListener;
+use tonic::transport::{Server, server::TcpIncoming};
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    config::{ServerSettings, Settings},
+    grpc::AssessmentService,
+    pb::{self, cramp_assessment_service_server::CrampAssessmentServiceServer},
+};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The listen address could not be bound (in use, not local, no permission).
+    #[error("cannot listen on `{addr}` (key `server.grpc_addr`)")]
+    Bind {
+        /// The address from the settings.
+        addr: SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bound socket has no local address (should not happen on TCP).
+    #[error("cannot read the bound address")]
+    LocalAddr(#[source] std::io::Error),
+    /// The embedded descriptor set could not be served by reflection.
+    #[error("cannot build the reflection service")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed while serving.
+    #[error("the gRPC server failed")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// A bound, not yet serving, cramp-cds server.
+#[derive(Debug)]
+pub struct Application {
+    /// Bound in [`Application::build`] so that port 0 resolves before serving starts.
+    listener: TcpListener,
+    /// The address actually bound (differs from the settings when the port was 0).
+    grpc_addr: SocketAddr,
+    /// Protocol options: reflection on or off, shutdown grace.
+    settings: ServerSettings,
+    /// The immutable rule set, shared by every call.
+    kb: KnowledgeBase,
+}
+
+impl Application {
+    /// Binds the gRPC listener with the standard knowledge base.
+    ///
+    /// # Errors
+    /// [`ServerError::Bind`] when the address cannot be bound.
+    pub async fn build(settings: &Settings) -> Result<Self, ServerError> {
+        let addr = settings.server.grpc_addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let grpc_addr = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        Ok(Self {
+            listener,
+            grpc_addr,
+            settings: settings.server.clone(),
+            kb: KnowledgeBase::standard(),
+        })
+    }
+
+    /// The address the server is bound to.
+    #[must_use]
+    pub const fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// Serves until `shutdown` resolves, then drains: health turns `NOT_SERVING`, no new
+    /// connections are accepted, and in-flight calls have `server.shutdown_grace_seconds` to end.
+    ///
+    /// # Errors
+    /// [`ServerError`] when reflection cannot be built or the transport fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        let Self {
+            listener,
+            grpc_addr,
+            settings,
+            kb,
+        } = self;
+
+        let (reporter, health) = tonic_health::server::health_reporter();
+        let (reflection_v1, reflection_v1alpha) = if settings.reflection {
+            let v1 = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1()?;
+            let v1alpha = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1alpha()?;
+            (Some(v1), Some(v1alpha))
+        } else {
+            (None, None)
+        };
+        let router = Server::builder()
+            // The path names the method; nothing from the message reaches the span.
+            .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+            .add_service(health)
+            .add_service(AssessmentService::new(kb).into_server())
+            .add_optional_service(reflection_v1)
+            .add_optional_service(reflection_v1alpha);
+
+        set_status(&reporter, ServingStatus::Serving).await;
+        tracing::info!(
+            grpc_addr = %grpc_addr,
+            reflection = settings.reflection,
+            knowledge_base_version = kb.version(),
+            rules = kb.rules().len(),
+            "serving"
+        );
+
+        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let mut drain_reporter = reporter.clone();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested: health NOT_SERVING, draining in-flight calls");
+            set_status(&drain_reporter, ServingStatus::NotServing).await;
+            // Removing the statuses ends open health Watch streams (after they have seen
+            // NOT_SERVING); otherwise those endless streams would hold the drain open.
+            drain_reporter.clear_service_status(SERVICE_NAME).await;
+            drain_reporter.clear_service_status(WHOLE_SERVER).await;
+            // The receiver only goes away once serving has already ended.
+            let _ = draining_tx.send(());
+        };
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let serve = router.serve_with_incoming_shutdown(incoming, signal);
+        let grace = Duration::from_secs(settings.shutdown_grace_seconds);
+        let deadline = async move {
+            match draining_rx.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                // The server ended before any shutdown request: no deadline applies.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = serve => result?,
+            () = deadline => tracing::warn!(
+                grace_seconds = settings.shutdown_grace_seconds,
+                "grace period over; stopping with calls still in flight"
+            ),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Health's name for the whole server.
+const WHOLE_SERVER: &str = "";
+/// Health's name for the API service (`cramp.v1.CrampAssessmentService`).
+const SERVICE_NAME: &str =
+    <CrampAssessmentServiceServer<AssessmentService> as tonic::server::NamedService>::NAME;
+
+async fn set_status(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status(WHOLE_SERVER, status).await;
+    reporter.set_service_status(SERVICE_NAME, status).await;
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+///
+/// The handlers are installed when this is called, not when the future is first polled, so a
+/// signal that arrives during start-up is not lost to the default handler (which would kill the
+/// process without a drain). Must be called inside a Tokio runtime.
+///
+/// # Errors
+/// The OS error when a handler cannot be installed.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+            _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+        }
+    })
+}
