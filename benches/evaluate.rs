@@ -1,0 +1,78 @@
+//! How long the knowledge base takes per history, and what the service path adds around it.
+//!
+//! `evaluate/<vignette>` times only `cramp_core::evaluate`: parsing, conversion and validation
+//! happen once, outside the timed loop. `assess/<vignette>` times the whole `assess` path every
+//! door runs (checks, conversion, validation, evaluation, conversion back). The inputs are the
+//! clinical vignettes in `tests/data/vignettes`, so the numbers follow the rules as they grow.
+//! Nothing here asserts on time; compare runs with criterion's own baselines.
+
+use std::{hint::black_box, path::Path};
+
+use cramp_cds::{assess::assess, convert, pb};
+use cramp_core::KnowledgeBase;
+use criterion::{BatchSize, BenchmarkId, Criterion};
+
+/// Every vignette's id and request, in file-name order.
+fn vignettes() -> Vec<(String, pb::AssessRequest)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vignettes");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text =
+                std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let case: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let id = case["id"].as_str().unwrap_or_default().to_owned();
+            let request = serde_json::from_value(case["request"].clone())
+                .unwrap_or_else(|e| panic!("{id}: {e}"));
+            (id, request)
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let kb = KnowledgeBase::standard();
+    let cases = vignettes();
+
+    let mut group = c.benchmark_group("evaluate");
+    for (id, request) in &cases {
+        // Vignettes that expect a rejection have nothing to evaluate.
+        let Some(history) = request.history.clone() else {
+            continue;
+        };
+        let (history, unknown) = convert::history_from_pb(history);
+        let Ok(valid) = cramp_core::validate(history, unknown) else {
+            continue;
+        };
+        group.bench_with_input(BenchmarkId::from_parameter(id), &valid, |b, valid| {
+            b.iter(|| cramp_core::evaluate(&kb, black_box(valid)));
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("assess");
+    for (id, request) in &cases {
+        group.bench_with_input(BenchmarkId::from_parameter(id), request, |b, request| {
+            b.iter_batched(
+                || request.clone(),
+                |request| assess(&kb, black_box(request)),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+// What `criterion_group!`/`criterion_main!` expand to, written out because the macros generate an
+// undocumented public function that the workspace's `missing_docs` lint rejects.
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    benches(&mut criterion);
+    criterion.final_summary();
+}
