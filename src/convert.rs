@@ -123,28 +123,36 @@ macro_rules! wire_enums {
     )+};
 }
 
-wire_enums!(
-    Sex,
-    Location,
-    Laterality,
-    Context,
-    Relief,
-    Swelling,
-    UrineColor,
-    Diabetes,
-    Smoking,
-    Thyroid,
-    CkdStage,
-    ActivityLevel,
-    Pulses,
-    Sensation,
-    Urgency,
-    Flag,
-    Workup,
-    DrugClass,
-    MedicationMatch,
-    EvidenceStrength,
-);
+/// Calls `$apply!` with every enum that crosses the wire: one list, so the impls and the test
+/// that proves both sides agree cannot cover different sets.
+macro_rules! with_wire_enums {
+    ($apply:ident) => {
+        $apply!(
+            Sex,
+            Location,
+            Laterality,
+            Context,
+            Relief,
+            Swelling,
+            UrineColor,
+            Diabetes,
+            Smoking,
+            Thyroid,
+            CkdStage,
+            ActivityLevel,
+            Pulses,
+            Sensation,
+            Urgency,
+            Flag,
+            Workup,
+            DrugClass,
+            MedicationMatch,
+            EvidenceStrength,
+        );
+    };
+}
+
+with_wire_enums!(wire_enums);
 
 /// Collects the violations found while reading enum numbers.
 #[derive(Default)]
@@ -546,28 +554,7 @@ mod tests {
 
     #[test]
     fn enum_names_agree() {
-        assert_names_agree!(
-            Sex,
-            Location,
-            Laterality,
-            Context,
-            Relief,
-            Swelling,
-            UrineColor,
-            Diabetes,
-            Smoking,
-            Thyroid,
-            CkdStage,
-            ActivityLevel,
-            Pulses,
-            Sensation,
-            Urgency,
-            Flag,
-            Workup,
-            DrugClass,
-            MedicationMatch,
-            EvidenceStrength,
-        );
+        with_wire_enums!(assert_names_agree);
     }
 
     fn wire_history() -> pb::CrampHistory {

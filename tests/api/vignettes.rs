@@ -187,44 +187,26 @@ fn check(expect: &Value, outcome: Result<pb::AssessResponse, tonic::Status>) -> 
             list(expect, "urgency")
         ));
     }
-    for f in list(expect, "flags_present") {
-        if !flags.contains(&f) {
-            errs.push(format!("missing flag {f}"));
+    // `_present` / `_absent` lists and `_one_of` groups, checked alike for each kind of item.
+    for (kind, got, what) in [
+        ("flags", &flags, "flag"),
+        ("workups", &workups, "workup"),
+        ("drug_classes", &classes, "drug class"),
+    ] {
+        for item in list(expect, &format!("{kind}_present")) {
+            if !got.contains(&item) {
+                errs.push(format!("missing {what} {item}"));
+            }
         }
-    }
-    for f in list(expect, "flags_absent") {
-        if flags.contains(&f) {
-            errs.push(format!("spurious flag {f}"));
+        for item in list(expect, &format!("{kind}_absent")) {
+            if got.contains(&item) {
+                errs.push(format!("spurious {what} {item}"));
+            }
         }
-    }
-    for group in groups(expect, "flags_one_of") {
-        if !group.iter().any(|f| flags.contains(f)) {
-            errs.push(format!("none of flags {group:?}"));
-        }
-    }
-    for w in list(expect, "workups_present") {
-        if !workups.contains(&w) {
-            errs.push(format!("missing workup {w}"));
-        }
-    }
-    for w in list(expect, "workups_absent") {
-        if workups.contains(&w) {
-            errs.push(format!("spurious workup {w}"));
-        }
-    }
-    for group in groups(expect, "workups_one_of") {
-        if !group.iter().any(|w| workups.contains(w)) {
-            errs.push(format!("none of workups {group:?}"));
-        }
-    }
-    for c in list(expect, "drug_classes_present") {
-        if !classes.contains(&c) {
-            errs.push(format!("missing drug class {c}"));
-        }
-    }
-    for c in list(expect, "drug_classes_absent") {
-        if classes.contains(&c) {
-            errs.push(format!("spurious drug class {c}"));
+        for group in groups(expect, &format!("{kind}_one_of")) {
+            if !group.iter().any(|item| got.contains(item)) {
+                errs.push(format!("none of {kind} {group:?}"));
+            }
         }
     }
     let input_names = names(meds, "input_name");
