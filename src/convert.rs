@@ -360,6 +360,15 @@ fn findings_from_pb(d: &mut Decoder, findings: pb::Findings) -> cramp_core::Find
     }
 }
 
+/// Copies a core value whose fields are all `&'static str` into its same-named wire message. Both
+/// sides are spelled out in full, so a field added to either fails the build here.
+macro_rules! static_strings_to_pb {
+    ($value:expr, $message:ident { $($field:ident),+ $(,)? }) => {{
+        let cramp_core::$message { $($field),+ } = *$value;
+        pb::$message { $($field: $field.to_owned()),+ }
+    }};
+}
+
 fn risk_flag_to_pb(flag: &cramp_core::RiskFlag) -> pb::RiskFlag {
     let cramp_core::RiskFlag {
         flag,
@@ -438,29 +447,25 @@ fn medication_finding_to_pb(finding: &cramp_core::MedicationFinding) -> pb::Medi
 }
 
 fn self_care_to_pb(advice: &cramp_core::SelfCareAdvice) -> pb::SelfCareAdvice {
-    let cramp_core::SelfCareAdvice {
-        code,
-        text,
-        evidence,
-    } = *advice;
-    pb::SelfCareAdvice {
-        code: code.to_owned(),
-        text: text.to_owned(),
-        evidence: evidence.to_owned(),
-    }
+    static_strings_to_pb!(
+        advice,
+        SelfCareAdvice {
+            code,
+            text,
+            evidence
+        }
+    )
 }
 
 fn missing_information_to_pb(missing: &cramp_core::MissingInformation) -> pb::MissingInformation {
-    let cramp_core::MissingInformation {
-        field,
-        question,
-        why,
-    } = *missing;
-    pb::MissingInformation {
-        field: field.to_owned(),
-        question: question.to_owned(),
-        why: why.to_owned(),
-    }
+    static_strings_to_pb!(
+        missing,
+        MissingInformation {
+            field,
+            question,
+            why
+        }
+    )
 }
 
 fn rule_to_pb(rule: &cramp_core::RuleMeta) -> pb::Rule {
@@ -489,31 +494,26 @@ fn rule_to_pb(rule: &cramp_core::RuleMeta) -> pb::Rule {
 }
 
 fn citation_to_pb(citation: &cramp_core::Citation) -> pb::Citation {
-    let cramp_core::Citation {
-        key,
-        title,
-        source,
-        url,
-    } = *citation;
-    pb::Citation {
-        title: title.to_owned(),
-        source: source.to_owned(),
-        url: url.to_owned(),
-        key: key.to_owned(),
-    }
+    static_strings_to_pb!(
+        citation,
+        Citation {
+            key,
+            title,
+            source,
+            url
+        }
+    )
 }
 
 fn coding_to_pb(coding: &cramp_core::Coding) -> pb::Coding {
-    let cramp_core::Coding {
-        system,
-        code,
-        display,
-    } = *coding;
-    pb::Coding {
-        system: system.to_owned(),
-        code: code.to_owned(),
-        display: display.to_owned(),
-    }
+    static_strings_to_pb!(
+        coding,
+        Coding {
+            system,
+            code,
+            display
+        }
+    )
 }
 
 #[cfg(test)]
