@@ -8,5 +8,6 @@ mod health;
 mod helpers;
 mod logs;
 mod reflection;
+mod rules;
 mod validation;
 mod vignettes;

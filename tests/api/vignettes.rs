@@ -21,7 +21,7 @@ pub(crate) struct Case {
     /// The request as the runner would build it from proto3 JSON.
     pub(crate) request: pb::AssessRequest,
     /// The `expect` object.
-    expect: Value,
+    pub(crate) expect: Value,
 }
 
 /// Every case in the vignette and case directories, sorted by file name within each.
@@ -136,7 +136,10 @@ fn dotted(path: &str) -> String {
 }
 
 /// Every way the outcome misses the expectations; empty when it meets them all.
-fn check(expect: &Value, outcome: Result<pb::AssessResponse, tonic::Status>) -> Vec<String> {
+pub(crate) fn check(
+    expect: &Value,
+    outcome: Result<pb::AssessResponse, tonic::Status>,
+) -> Vec<String> {
     let invalid_fields = list(expect, "invalid_fields");
     let response = match outcome {
         Err(status)
