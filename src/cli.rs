@@ -210,8 +210,18 @@ fn write_kb_text(kb: &KnowledgeBase, out: &mut impl Write) -> io::Result<()> {
             rule.flag.name(),
             rule.max_urgency.name()
         )?;
+        writeln!(out, "  why: {}", rule.rationale)?;
+        writeln!(out, "  reads: {}", rule.inputs.join(", "))?;
         let keys: Vec<&str> = rule.citations.iter().map(|c| c.key).collect();
         writeln!(out, "  cites: {}", keys.join(", "))?;
+        if !rule.codings.is_empty() {
+            let codes: Vec<String> = rule
+                .codings
+                .iter()
+                .map(|c| format!("{} {} ({})", c.system, c.code, c.display))
+                .collect();
+            writeln!(out, "  codes: {}", codes.join("; "))?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "sources:")?;
