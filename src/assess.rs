@@ -94,11 +94,11 @@ pub fn assess(
     };
 
     let assessment = cramp_core::evaluate(kb, &valid);
+    // Rule ids, counts and timings only: urgency, flags and drug classes describe the patient and
+    // belong to the separately routed audit trail, not to operational logs.
     tracing::info!(
-        urgency = assessment.urgency.name(),
-        flags = %join(assessment.flags.iter().map(|f| f.flag.name())),
         rules = %join(assessment.flags.iter().map(|f| f.rule_id)),
-        drug_classes = %join(assessment.medication_findings.iter().map(|m| m.drug_class.name())),
+        medication_findings = assessment.medication_findings.len(),
         workups = assessment.workups.len(),
         missing_information = assessment.missing_information.len(),
         knowledge_base_version = assessment.knowledge_base_version,
