@@ -17,6 +17,11 @@ pub use validate::{KbError, self_check};
 /// when a flag can change for the same input.
 pub const VERSION: &str = "1.0.0";
 
+/// Semver of the medication lexicon (`data/medication_lexicon.txt`), reported next to
+/// [`VERSION`]: bump the major when a name can change class, the minor for new entries, the patch
+/// for source or wording fixes.
+pub const MEDICATION_LEXICON_VERSION: &str = "1.0.0";
+
 /// What a clinician needs to review one rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RuleMeta {
@@ -79,6 +84,19 @@ impl KnowledgeBase {
     #[must_use]
     pub const fn version(&self) -> &'static str {
         VERSION
+    }
+
+    /// Semver of the medication lexicon the rules recognise drugs with.
+    #[must_use]
+    pub const fn medication_lexicon_version(&self) -> &'static str {
+        MEDICATION_LEXICON_VERSION
+    }
+
+    /// The medication lexicon: every ingredient, brand and combination the rules recognise, with
+    /// its class, codes and sources.
+    #[must_use]
+    pub fn medication_lexicon(&self) -> &'static crate::meds::MedicationLexicon {
+        crate::meds::MedicationLexicon::standard()
     }
 
     /// Every rule's metadata, in catalog order.

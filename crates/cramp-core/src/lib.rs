@@ -8,7 +8,8 @@
 //! - [`input`]: the intake model and [`validate`], which names every bad field.
 //! - [`kb`]: the [`KnowledgeBase`]: rule metadata, sources, codes and the rule families.
 //! - `engine`: derives facts once, runs every rule, applies the cross-cutting rules.
-//! - `meds`: medication recognition (generic names, abbreviations, combinations, ATC codes).
+//! - `meds`: medication recognition through a versioned lexicon ([`MedicationLexicon`]): codes,
+//!   generic names and spellings, brands and combinations, bounded fuzzy matching.
 //! - `self_care`: evidence-honest advice chosen for the patient.
 //! - [`output`]: the [`Assessment`] vocabulary.
 //!
@@ -64,6 +65,10 @@ pub use input::{
     validate,
 };
 pub use kb::{KnowledgeBase, RuleMeta};
+pub use meds::{
+    IngredientMatch, LexiconIngredient, LexiconProduct, LexiconSource, MedicationLexicon,
+    MedicationRole, ProductKind, recognise_medications,
+};
 pub use output::{
     Assessment, Citation, Coding, DrugClass, Evidence, EvidenceStrength, Flag, MedicationFinding,
     MedicationMatch, MissingInformation, RiskFlag, SelfCareAdvice, SuggestedWorkup, Urgency,

@@ -1,295 +1,34 @@
-//! Medication recognition, first pass: generic names, common abbreviations, combination products
-//! and WHO ATC codes.
+//! Medication recognition: which drugs on a patient's list are linked to cramps, and how sure the
+//! match is.
 //!
-//! Names are split into letter-only words, so doses, units, frequencies and punctuation fall away
-//! ("HCTZ 25 mg", "fluticasone/salmeterol 250/50"); each word (and word pair, for two-word
-//! generics) is looked up. Codes win over names; an unknown code falls back to the name. Known
-//! negative controls of Garrison 2012 (inhaled anticholinergics, beta blockers) have no entry, so
-//! they can never be flagged. Brands, misspellings and RxNorm codes come with the full lexicon.
+//! Real lists are messy: EHR exports carry RxNorm or ATC codes, intake forms carry whatever the
+//! patient typed. Codes are read first (an RxNorm ingredient id, an ATC substance code, or a
+//! verified ATC class prefix such as C03AA); an unknown code falls back to the name. Names go
+//! through the versioned lexicon in `meds/lexicon.rs` (`data/medication_lexicon.txt`): generic
+//! names and international spellings, abbreviations, US and UK brands and combination products,
+//! then a bounded fuzzy match for misspellings. Negative controls of Garrison 2012 (inhaled
+//! anticholinergics, beta blockers) are known to the lexicon, so they are recognised as such and
+//! can never be flagged, not even through a misspelling.
+
+mod fuzzy;
+pub(crate) mod lexicon;
+mod normalize;
 
 use crate::input::Medication;
 use crate::kb::{codes, sources};
 use crate::output::{
     Citation, Coding, DrugClass, EvidenceStrength, MedicationFinding, MedicationMatch,
 };
+pub use lexicon::{
+    IngredientMatch, LexiconIngredient, LexiconProduct, LexiconSource, MedicationLexicon,
+    MedicationRole, ProductKind,
+};
 
 /// Weeks within which a newly started drug is the stronger suspect (clinical-reference.md e.12).
 pub(crate) const RECENT_WEEKS: u32 = 12;
 
-struct Ingredient {
-    name: &'static str,
-    class: DrugClass,
-    /// Lower-case spellings and abbreviations, one or two words each.
-    aliases: &'static [&'static str],
-    atc: Option<Coding>,
-}
-
-const fn ing(
-    name: &'static str,
-    class: DrugClass,
-    aliases: &'static [&'static str],
-    atc: Option<Coding>,
-) -> Ingredient {
-    Ingredient {
-        name,
-        class,
-        aliases,
-        atc,
-    }
-}
-
-use DrugClass as C;
-
-/// Ingredients of the drug classes in outputs.md with the source behind each class.
-const LEXICON: &[Ingredient] = &[
-    ing(
-        "hydrochlorothiazide",
-        C::ThiazideDiuretic,
-        &["hydrochlorothiazide", "hctz", "hct"],
-        Some(codes::ATC_HCTZ),
-    ),
-    ing(
-        "chlorthalidone",
-        C::ThiazideDiuretic,
-        &["chlorthalidone", "chlortalidone"],
-        Some(codes::ATC_CHLORTALIDONE),
-    ),
-    ing("indapamide", C::ThiazideDiuretic, &["indapamide"], None),
-    ing("metolazone", C::ThiazideDiuretic, &["metolazone"], None),
-    ing(
-        "bendroflumethiazide",
-        C::ThiazideDiuretic,
-        &["bendroflumethiazide", "bendrofluazide"],
-        None,
-    ),
-    ing(
-        "chlorothiazide",
-        C::ThiazideDiuretic,
-        &["chlorothiazide"],
-        None,
-    ),
-    ing(
-        "furosemide",
-        C::LoopDiuretic,
-        &["furosemide", "frusemide"],
-        Some(codes::ATC_FUROSEMIDE),
-    ),
-    ing(
-        "bumetanide",
-        C::LoopDiuretic,
-        &["bumetanide"],
-        Some(codes::ATC_BUMETANIDE),
-    ),
-    ing(
-        "torsemide",
-        C::LoopDiuretic,
-        &["torsemide", "torasemide"],
-        None,
-    ),
-    ing(
-        "ethacrynic acid",
-        C::LoopDiuretic,
-        &["ethacrynic acid", "etacrynic acid"],
-        None,
-    ),
-    ing(
-        "spironolactone",
-        C::PotassiumSparingDiuretic,
-        &["spironolactone"],
-        Some(codes::ATC_SPIRONOLACTONE),
-    ),
-    ing(
-        "eplerenone",
-        C::PotassiumSparingDiuretic,
-        &["eplerenone"],
-        None,
-    ),
-    ing(
-        "amiloride",
-        C::PotassiumSparingDiuretic,
-        &["amiloride"],
-        None,
-    ),
-    ing(
-        "triamterene",
-        C::PotassiumSparingDiuretic,
-        &["triamterene"],
-        None,
-    ),
-    ing("atorvastatin", C::Statin, &["atorvastatin"], None),
-    ing(
-        "simvastatin",
-        C::Statin,
-        &["simvastatin"],
-        Some(codes::ATC_SIMVASTATIN),
-    ),
-    ing("rosuvastatin", C::Statin, &["rosuvastatin"], None),
-    ing("pravastatin", C::Statin, &["pravastatin"], None),
-    ing("lovastatin", C::Statin, &["lovastatin"], None),
-    ing("fluvastatin", C::Statin, &["fluvastatin"], None),
-    ing("pitavastatin", C::Statin, &["pitavastatin"], None),
-    // Substance level, not the whole R03AC class, which also holds short-acting agents (b.4).
-    ing(
-        "salmeterol",
-        C::LongActingBetaAgonist,
-        &["salmeterol"],
-        Some(codes::ATC_SALMETEROL),
-    ),
-    ing(
-        "formoterol",
-        C::LongActingBetaAgonist,
-        &["formoterol", "eformoterol"],
-        None,
-    ),
-    ing(
-        "arformoterol",
-        C::LongActingBetaAgonist,
-        &["arformoterol"],
-        None,
-    ),
-    ing(
-        "vilanterol",
-        C::LongActingBetaAgonist,
-        &["vilanterol"],
-        None,
-    ),
-    ing(
-        "olodaterol",
-        C::LongActingBetaAgonist,
-        &["olodaterol"],
-        None,
-    ),
-    ing(
-        "indacaterol",
-        C::LongActingBetaAgonist,
-        &["indacaterol"],
-        None,
-    ),
-    ing("omeprazole", C::ProtonPumpInhibitor, &["omeprazole"], None),
-    ing(
-        "esomeprazole",
-        C::ProtonPumpInhibitor,
-        &["esomeprazole"],
-        None,
-    ),
-    ing(
-        "lansoprazole",
-        C::ProtonPumpInhibitor,
-        &["lansoprazole"],
-        None,
-    ),
-    ing(
-        "dexlansoprazole",
-        C::ProtonPumpInhibitor,
-        &["dexlansoprazole"],
-        None,
-    ),
-    ing(
-        "pantoprazole",
-        C::ProtonPumpInhibitor,
-        &["pantoprazole"],
-        None,
-    ),
-    ing(
-        "rabeprazole",
-        C::ProtonPumpInhibitor,
-        &["rabeprazole"],
-        None,
-    ),
-    ing("raloxifene", C::Raloxifene, &["raloxifene"], None),
-    ing(
-        "conjugated estrogens",
-        C::Estrogen,
-        &[
-            "conjugated estrogens",
-            "conjugated oestrogens",
-            "estrogens conjugated",
-        ],
-        None,
-    ),
-    ing("teriparatide", C::Teriparatide, &["teriparatide"], None),
-    ing("iron sucrose", C::IntravenousIron, &["iron sucrose"], None),
-    ing("naproxen", C::Naproxen, &["naproxen"], None),
-    ing("quinine", C::Quinine, &["quinine"], None),
-    ing("clonazepam", C::OtherReported, &["clonazepam"], None),
-    ing("citalopram", C::OtherReported, &["citalopram"], None),
-    ing("celecoxib", C::OtherReported, &["celecoxib"], None),
-    ing("gabapentin", C::OtherReported, &["gabapentin"], None),
-    ing("zolpidem", C::OtherReported, &["zolpidem"], None),
-    // Strong CYP3A4 inhibitors: reported only beside a statin (outputs.md).
-    ing(
-        "clarithromycin",
-        C::StatinInteracting,
-        &["clarithromycin"],
-        None,
-    ),
-    ing(
-        "itraconazole",
-        C::StatinInteracting,
-        &["itraconazole"],
-        None,
-    ),
-    ing(
-        "ketoconazole",
-        C::StatinInteracting,
-        &["ketoconazole"],
-        None,
-    ),
-    ing("ritonavir", C::StatinInteracting, &["ritonavir"], None),
-];
-
-/// RxNorm ingredient (IN) concept ids, each seen stated for that ingredient in a public code
-/// table: CPIC's drug table (cpicpgx/cpic-data `db/drug.sql`), the HL7 PDDI-CDS IG value sets, or
-/// VSAC's "Statin Allergen" value set (OID 2.16.840.1.113762.1.4.1110.42). Ingredients whose id
-/// could not be verified have no entry and are matched by name.
-const RXNORM: &[(&str, &str)] = &[
-    ("5487", "hydrochlorothiazide"),
-    ("4603", "furosemide"),
-    ("1808", "bumetanide"),
-    ("38413", "torsemide"),
-    ("9997", "spironolactone"),
-    ("298869", "eplerenone"),
-    ("83367", "atorvastatin"),
-    ("36567", "simvastatin"),
-    ("301542", "rosuvastatin"),
-    ("42463", "pravastatin"),
-    ("6472", "lovastatin"),
-    ("41127", "fluvastatin"),
-    ("861634", "pitavastatin"),
-    ("36117", "salmeterol"),
-    ("7646", "omeprazole"),
-    ("283742", "esomeprazole"),
-    ("17128", "lansoprazole"),
-    ("40790", "pantoprazole"),
-    ("114979", "rabeprazole"),
-    ("816346", "dexlansoprazole"),
-    ("7258", "naproxen"),
-    ("9071", "quinine"),
-    ("2556", "citalopram"),
-    ("140587", "celecoxib"),
-];
-
 /// RxNorm code system URI.
 pub(crate) const RXNORM_SYSTEM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
-
-fn rxnorm_coding(ingredient: &'static str) -> Option<Coding> {
-    RXNORM
-        .iter()
-        .find(|(_, n)| *n == ingredient)
-        .map(|(code, display)| Coding {
-            system: RXNORM_SYSTEM,
-            code,
-            display,
-        })
-}
-
-fn by_rxnorm(cui: &str) -> Option<&'static Ingredient> {
-    let cui = cui.trim();
-    RXNORM
-        .iter()
-        .find(|(c, _)| *c == cui)
-        .and_then(|(_, n)| LEXICON.iter().find(|i| i.name == *n))
-}
 
 /// ATC class prefixes the reference verifies (b.4), mapped to the class they hold.
 const ATC_CLASSES: &[(&str, DrugClass, &str)] = &[
@@ -308,6 +47,23 @@ const ATC_CLASSES: &[(&str, DrugClass, &str)] = &[
     ("C10AA", C::Statin, "statin (ATC C10AA)"),
 ];
 
+use DrugClass as C;
+
+/// How a recognised entry was matched, for the rationale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Basis {
+    /// A generic name, spelling or abbreviation.
+    Name,
+    /// A brand or combination name (the product's name).
+    Product(&'static str),
+    /// A probable misspelling of this lexicon term.
+    Misspelling(&'static str),
+    /// The RxNorm code on the entry.
+    Rxnorm(&'static str),
+    /// The ATC code on the entry (substance code or class prefix).
+    Atc(&'static str),
+}
+
 /// One medication entry recognised as a member of a class.
 #[derive(Clone)]
 pub(crate) struct Recognised {
@@ -319,6 +75,10 @@ pub(crate) struct Recognised {
     pub(crate) match_kind: MedicationMatch,
     pub(crate) weeks_since_started: Option<u32>,
     atc: Option<Coding>,
+    rxnorm: Option<&'static str>,
+    basis: Basis,
+    /// The lexicon source key behind the match, if it came from the lexicon.
+    source: Option<&'static str>,
 }
 
 impl Recognised {
@@ -327,118 +87,157 @@ impl Recognised {
     }
 }
 
-/// Letter-only lower-case words: doses, units, strengths and punctuation drop out.
-fn words(name: &str) -> Vec<String> {
-    name.split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
 /// Whether `name` contains the one-word generic `generic`.
 pub(crate) fn mentions(name: &str, generic: &str) -> bool {
-    words(name).iter().any(|w| w == generic)
+    normalize::words(name).iter().any(|w| w == generic)
 }
 
-fn by_name(name: &str) -> Vec<&'static Ingredient> {
-    let ws = words(name);
-    let mut found: Vec<&'static Ingredient> = Vec::new();
-    let pairs = ws.windows(2).map(|p| p.join(" "));
-    for candidate in ws.iter().cloned().chain(pairs) {
-        for i in LEXICON {
-            if i.aliases.contains(&candidate.as_str()) && !found.iter().any(|f| f.name == i.name) {
-                found.push(i);
+/// The verified ATC coding for a code, with the reference's display.
+fn atc_coding(code: Option<&'static str>) -> Option<Coding> {
+    let code = code?;
+    codes::ALL
+        .iter()
+        .find(|c| c.system == codes::ATC && c.code == code)
+        .copied()
+}
+
+fn rxnorm_coding(ingredient: &'static str, code: Option<&'static str>) -> Option<Coding> {
+    code.map(|code| Coding {
+        system: RXNORM_SYSTEM,
+        code,
+        display: ingredient,
+    })
+}
+
+/// What one medication line names, before the statin-interaction filter.
+fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication) -> Vec<Recognised> {
+    let topical = normalize::is_topical(&m.name);
+    let entry = |ing: &LexiconIngredient, match_kind, basis, source| {
+        ing.role.class().map(|class| Recognised {
+            index,
+            input_name: m.name.clone(),
+            ingredient: ing.name,
+            class,
+            match_kind,
+            weeks_since_started: m.weeks_since_started,
+            atc: atc_coding(ing.atc),
+            rxnorm: ing.rxnorm,
+            basis,
+            source,
+        })
+    };
+    let mut out: Vec<Recognised> = Vec::new();
+    let mut coded_class: Option<DrugClass> = None;
+    if let Some(ing) = m.rxnorm_cui.as_deref().and_then(|c| lex.by_rxnorm(c)) {
+        let code = ing.rxnorm.unwrap_or_default();
+        out.extend(entry(
+            ing,
+            MedicationMatch::Rxnorm,
+            Basis::Rxnorm(code),
+            None,
+        ));
+    } else if let Some(code) = m.atc_code.as_deref().map(|c| {
+        c.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase()
+    }) {
+        if let Some(ing) = lex.by_atc(&code) {
+            let atc = ing.atc.unwrap_or_default();
+            out.extend(entry(ing, MedicationMatch::Atc, Basis::Atc(atc), None));
+        } else if let Some((prefix, class, label)) =
+            ATC_CLASSES.iter().find(|(p, _, _)| code.starts_with(p))
+        {
+            // The code names the class; the name may sharpen the ingredient within it.
+            coded_class = Some(*class);
+            let named = lex
+                .identify(&m.name)
+                .into_iter()
+                .find(|n| n.role == MedicationRole::Culprit(*class));
+            match named.and_then(|n| lex.ingredient(n.ingredient)) {
+                Some(ing) => out.extend(entry(ing, MedicationMatch::Atc, Basis::Atc(prefix), None)),
+                None => out.push(Recognised {
+                    index,
+                    input_name: m.name.clone(),
+                    ingredient: label,
+                    class: *class,
+                    match_kind: MedicationMatch::Atc,
+                    weeks_since_started: m.weeks_since_started,
+                    atc: None,
+                    rxnorm: None,
+                    basis: Basis::Atc(prefix),
+                    source: None,
+                }),
             }
         }
     }
-    found
-}
-
-fn by_atc(code: &str) -> Option<(&'static str, DrugClass, Option<Coding>)> {
-    let code: String = code
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
-    if let Some(i) = LEXICON
-        .iter()
-        .find(|i| i.atc.is_some_and(|a| a.code == code))
-    {
-        return Some((i.name, i.class, i.atc));
+    // Any other culprit the name carries still counts (a combination product, or a code that
+    // names only one of its parts).
+    for named in lex.identify(&m.name) {
+        if out.iter().any(|r| r.ingredient == named.ingredient)
+            || coded_class.is_some_and(|c| named.role == MedicationRole::Culprit(c))
+        {
+            continue;
+        }
+        let Some(ing) = lex.ingredient(named.ingredient) else {
+            continue;
+        };
+        let basis = match named.match_kind {
+            MedicationMatch::Brand => Basis::Product(named.term),
+            MedicationMatch::Fuzzy => Basis::Misspelling(named.term),
+            MedicationMatch::Exact
+                if named.term != ing.name
+                    && lex.products().iter().any(|p| p.name == named.term) =>
+            {
+                Basis::Product(named.term)
+            }
+            MedicationMatch::Exact | MedicationMatch::Rxnorm | MedicationMatch::Atc => Basis::Name,
+        };
+        out.extend(entry(ing, named.match_kind, basis, Some(named.source)));
     }
-    ATC_CLASSES
-        .iter()
-        .find(|(p, _, _)| code.starts_with(p))
-        .map(|(_, class, label)| (*label, *class, None))
+    if topical {
+        // Ketoconazole shampoo or cream does not reach interacting blood levels.
+        out.retain(|r| r.class != C::StatinInteracting);
+    }
+    out
 }
 
 /// Recognises every culprit on the list; recently stopped drugs are not current suspects.
 pub(crate) fn recognise(meds: &[Medication]) -> Vec<Recognised> {
-    let mut out: Vec<Recognised> = Vec::new();
-    for (index, m) in meds
+    let lex = MedicationLexicon::standard();
+    let mut out: Vec<Recognised> = meds
         .iter()
         .enumerate()
         .filter(|(_, m)| m.recently_stopped != Some(true))
-    {
-        let names = by_name(&m.name);
-        if let Some(i) = m.rxnorm_cui.as_deref().and_then(by_rxnorm) {
-            // The RxNorm code names the ingredient; any other culprit in the name still counts.
-            out.push(Recognised {
-                index,
-                input_name: m.name.clone(),
-                ingredient: i.name,
-                class: i.class,
-                match_kind: MedicationMatch::Rxnorm,
-                weeks_since_started: m.weeks_since_started,
-                atc: i.atc,
-            });
-            for j in names.iter().filter(|j| j.name != i.name) {
-                out.push(Recognised {
-                    index,
-                    input_name: m.name.clone(),
-                    ingredient: j.name,
-                    class: j.class,
-                    match_kind: MedicationMatch::Exact,
-                    weeks_since_started: m.weeks_since_started,
-                    atc: j.atc,
-                });
-            }
-            continue;
-        }
-        let coded = m.atc_code.as_deref().and_then(by_atc);
-        let push = |out: &mut Vec<Recognised>, ingredient, class, match_kind, atc| {
-            out.push(Recognised {
-                index,
-                input_name: m.name.clone(),
-                ingredient,
-                class,
-                match_kind,
-                weeks_since_started: m.weeks_since_started,
-                atc,
-            });
-        };
-        match coded {
-            Some((label, class, atc)) => {
-                // The code names the class; the name may sharpen the ingredient within it.
-                let same = names.iter().find(|i| i.class == class);
-                let (ingredient, atc) = same.map_or((label, atc), |i| (i.name, i.atc.or(atc)));
-                push(&mut out, ingredient, class, MedicationMatch::Atc, atc);
-                for i in names.iter().filter(|i| i.class != class) {
-                    push(&mut out, i.name, i.class, MedicationMatch::Exact, i.atc);
-                }
-            }
-            None => {
-                for i in names {
-                    push(&mut out, i.name, i.class, MedicationMatch::Exact, i.atc);
-                }
-            }
-        }
-    }
+        .flat_map(|(index, m)| recognise_one(lex, index, m))
+        .collect();
     // A CYP3A4 inhibitor matters only beside a statin.
     if !out.iter().any(|r| r.class == C::Statin) {
         out.retain(|r| r.class != C::StatinInteracting);
     }
     out
+}
+
+/// The medication findings for a list, exactly as an assessment reports them: culprits only,
+/// recent before long-standing, then by evidence strength, in an order the list's order cannot
+/// change.
+///
+/// ```
+/// use cramp_core::{recognise_medications, DrugClass, Medication, MedicationMatch};
+///
+/// let list = [
+///     Medication { name: "Hyzaar 50-12.5".into(), ..Medication::default() },
+///     Medication { name: "Spiriva Respimat".into(), ..Medication::default() },
+/// ];
+/// let findings = recognise_medications(&list);
+/// assert_eq!(findings.len(), 1, "tiotropium is a negative control");
+/// assert_eq!(findings[0].ingredient, "hydrochlorothiazide");
+/// assert_eq!(findings[0].drug_class, DrugClass::ThiazideDiuretic);
+/// assert_eq!(findings[0].match_kind, MedicationMatch::Brand);
+/// ```
+#[must_use]
+pub fn recognise_medications(meds: &[Medication]) -> Vec<MedicationFinding> {
+    findings(&recognise(meds))
 }
 
 /// Evidence strength per class: Garrison's sequence ratios (S12) and AFP's list (S13).
@@ -496,13 +295,32 @@ fn rationale(r: &Recognised) -> String {
             "A strong CYP3A4 inhibitor taken with a statin raises the statin level and the risk of myopathy and rhabdomyolysis."
         }
     };
+    let mut text = why.to_owned();
     if r.recent() {
-        format!(
-            "{why} Started within {RECENT_WEEKS} weeks: a recent start makes it the stronger suspect."
-        )
-    } else {
-        why.to_owned()
+        text.push_str(&format!(
+            " Started within {RECENT_WEEKS} weeks: a recent start makes it the stronger suspect."
+        ));
     }
+    let lexicon = MedicationLexicon::standard().version();
+    let source = r
+        .source
+        .map_or_else(String::new, |s| format!(", source {s}"));
+    let how = match r.basis {
+        Basis::Name => {
+            format!(" Recognised by its generic name (medication lexicon {lexicon}{source}).")
+        }
+        Basis::Product(product) => format!(
+            " Recognised as {} in {product} (medication lexicon {lexicon}{source}).",
+            r.ingredient
+        ),
+        Basis::Misspelling(term) => format!(
+            " Recognised as a probable misspelling of {term} (medication lexicon {lexicon}{source}); confirm the name with the patient or the label."
+        ),
+        Basis::Rxnorm(code) => format!(" Recognised from RxNorm code {code}."),
+        Basis::Atc(code) => format!(" Recognised from ATC code {code}."),
+    };
+    text.push_str(&how);
+    text
 }
 
 fn citations(class: DrugClass) -> Vec<Citation> {
@@ -565,7 +383,7 @@ pub(crate) fn findings(recognised: &[Recognised]) -> Vec<MedicationFinding> {
             rationale: rationale(r),
             advice: advice(r.class),
             citations: citations(r.class),
-            codings: rxnorm_coding(r.ingredient)
+            codings: rxnorm_coding(r.ingredient, r.rxnorm)
                 .into_iter()
                 .chain(r.atc)
                 .collect(),
@@ -586,12 +404,15 @@ pub(crate) fn findings(recognised: &[Recognised]) -> Vec<MedicationFinding> {
 mod tests {
     use super::*;
 
-    fn classes(name: &str) -> Vec<(&'static str, DrugClass)> {
-        let m = Medication {
+    fn med(name: &str) -> Medication {
+        Medication {
             name: name.into(),
             ..Medication::default()
-        };
-        recognise(&[m])
+        }
+    }
+
+    fn classes(name: &str) -> Vec<(&'static str, DrugClass)> {
+        recognise(&[med(name)])
             .iter()
             .map(|r| (r.ingredient, r.class))
             .collect()
@@ -632,8 +453,18 @@ mod tests {
             [("hydrochlorothiazide", C::ThiazideDiuretic)]
         );
         assert_eq!(
-            classes("conjugated estrogens 0.625"),
-            [("conjugated estrogens", C::Estrogen)]
+            classes("Vimovo 500/20"),
+            [
+                ("naproxen", C::Naproxen),
+                ("esomeprazole", C::ProtonPumpInhibitor)
+            ]
+        );
+        assert_eq!(
+            classes("Aldactazide 25/25"),
+            [
+                ("spironolactone", C::PotassiumSparingDiuretic),
+                ("hydrochlorothiazide", C::ThiazideDiuretic)
+            ]
         );
     }
 
@@ -655,27 +486,32 @@ mod tests {
             "salbutamol inhaler",
             "prenatal vitamin",
             "umeclidinium",
+            "Spiriva Respimat",
+            "tiotropim",
         ] {
             assert!(classes(n).is_empty(), "{n} must not be recognised");
         }
     }
 
     #[test]
-    fn interacting_drug_only_beside_a_statin() {
-        let clari = Medication {
-            name: "clarithromycin 500 mg".into(),
-            ..Medication::default()
-        };
-        let statin = Medication {
-            name: "simvastatin".into(),
-            ..Medication::default()
-        };
+    fn interacting_drug_only_beside_a_statin_and_never_topical() {
+        let clari = med("clarithromycin 500 mg");
         assert!(recognise(std::slice::from_ref(&clari)).is_empty());
-        let both: Vec<DrugClass> = recognise(&[clari, statin])
+        let both: Vec<DrugClass> = recognise(&[clari, med("simvastatin")])
             .iter()
             .map(|r| r.class)
             .collect();
         assert!(both.contains(&C::StatinInteracting) && both.contains(&C::Statin));
+        let paxlovid: Vec<DrugClass> = recognise(&[med("Paxlovid"), med("Lipitor 40")])
+            .iter()
+            .map(|r| r.class)
+            .collect();
+        assert!(paxlovid.contains(&C::StatinInteracting));
+        let shampoo: Vec<DrugClass> = recognise(&[med("Nizoral shampoo"), med("Zocor")])
+            .iter()
+            .map(|r| r.class)
+            .collect();
+        assert_eq!(shampoo, [C::Statin]);
     }
 
     #[test]
@@ -698,6 +534,18 @@ mod tests {
         assert_eq!(
             recognise(&[prefix]).first().map(|r| r.class),
             Some(C::Statin)
+        );
+        let sharpened = Medication {
+            name: "Lipitor 40".into(),
+            atc_code: Some("C10AA05".into()),
+            ..Medication::default()
+        };
+        assert_eq!(
+            recognise(&[sharpened])
+                .iter()
+                .map(|r| (r.ingredient, r.match_kind))
+                .collect::<Vec<_>>(),
+            [("atorvastatin", MedicationMatch::Atc)]
         );
         let unknown = Medication {
             name: "furosemide".into(),
@@ -731,25 +579,12 @@ mod tests {
             recognise(&[unknown]).first().map(|r| r.match_kind),
             Some(MedicationMatch::Exact)
         );
-        let f = findings(&recognise(&[Medication {
-            name: "atorvastatin".into(),
-            ..Medication::default()
-        }]));
+        let f = findings(&recognise(&[med("atorvastatin")]));
         assert!(
             f.iter()
                 .flat_map(|f| &f.codings)
                 .any(|c| c.system == RXNORM_SYSTEM && c.code == "83367")
         );
-    }
-
-    #[test]
-    fn every_rxnorm_entry_names_a_lexicon_ingredient() {
-        for (cui, name) in RXNORM {
-            assert!(
-                by_rxnorm(cui).is_some_and(|i| i.name == *name),
-                "{cui} {name}"
-            );
-        }
     }
 
     #[test]
@@ -779,5 +614,27 @@ mod tests {
             f.iter().map(|f| f.drug_class).collect::<Vec<_>>(),
             [C::Statin, C::LongActingBetaAgonist]
         );
+    }
+
+    #[test]
+    fn rationale_says_how_the_drug_was_recognised_and_advice_never_says_stop_taking() {
+        let f = recognise_medications(&[med("Hyzaar"), med("atorvastatn"), med("Qualaquin")]);
+        let text: Vec<&str> = f.iter().map(|f| f.rationale.as_str()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("in Hyzaar") && t.contains("source HYZAAR"))
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("probable misspelling of atorvastatin"))
+        );
+        assert!(
+            f.iter()
+                .any(|f| f.drug_class == C::Quinine && f.advice.contains("not recommended"))
+        );
+        for finding in &f {
+            assert!(!finding.advice.to_lowercase().contains("stop taking"));
+            assert!(finding.advice.contains("prescriber"));
+        }
     }
 }
