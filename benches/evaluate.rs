@@ -43,7 +43,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("evaluate");
     for (id, request) in &cases {
         // Vignettes that expect a rejection have nothing to evaluate.
-        let Some(history) = request.history.clone() else {
+        let Some(pb::assess_request::Input::History(history)) = request.input.clone() else {
             continue;
         };
         let (history, unknown) = convert::history_from_pb(history);

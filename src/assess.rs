@@ -9,7 +9,10 @@ use std::time::Instant;
 
 use cramp_core::{FieldViolation, KnowledgeBase};
 
-use crate::{convert, pb};
+use crate::{convert, pb, pb::assess_request::Input};
+
+/// Where violations of a QuestionnaireResponse input are named.
+const QR_ROOT: &str = "questionnaire_response_json";
 
 /// Longest `request_id` accepted, in characters (intake.md: strings over 200 are rejected).
 pub const MAX_REQUEST_ID_CHARS: usize = 200;
@@ -49,10 +52,7 @@ pub fn assess(
     request: pb::AssessRequest,
 ) -> Result<pb::AssessResponse, AssessError> {
     let started = Instant::now();
-    let pb::AssessRequest {
-        request_id,
-        history,
-    } = request;
+    let pb::AssessRequest { request_id, input } = request;
 
     let mut violations = Vec::new();
     if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
@@ -61,22 +61,36 @@ pub fn assess(
             format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
         ));
     }
-    let valid = match history {
+    // A QuestionnaireResponse is read into a history first; its problems, and the history's,
+    // are named under `questionnaire_response_json` (linkIds are the history's field paths).
+    let (root, history) = match input {
         None => {
             violations.push(FieldViolation::new("history", "is required"));
-            None
+            ("history", None)
         }
-        Some(history) => {
-            let (history, unknown_enums) = convert::history_from_pb(history);
-            cramp_core::validate(history, unknown_enums)
-                .map_err(|err| {
-                    violations.extend(err.violations().iter().map(|v| {
-                        FieldViolation::new(format!("history.{}", v.field), v.description.clone())
+        Some(Input::History(history)) => ("history", Some(history)),
+        Some(Input::QuestionnaireResponseJson(json)) => {
+            match crate::fhir::questionnaire_response::history_from_json(&json) {
+                Ok(history) => (QR_ROOT, Some(history)),
+                Err(problems) => {
+                    violations.extend(problems.into_iter().map(|v| {
+                        FieldViolation::new(format!("{QR_ROOT}.{}", v.field), v.description)
                     }));
-                })
-                .ok()
+                    (QR_ROOT, None)
+                }
+            }
         }
     };
+    let valid = history.and_then(|history| {
+        let (history, unknown_enums) = convert::history_from_pb(history);
+        cramp_core::validate(history, unknown_enums)
+            .map_err(|err| {
+                violations.extend(err.violations().iter().map(|v| {
+                    FieldViolation::new(format!("{root}.{}", v.field), v.description.clone())
+                }));
+            })
+            .ok()
+    });
 
     let valid = match valid {
         Some(valid) if violations.is_empty() => valid,
@@ -145,13 +159,13 @@ mod tests {
     fn request(age: Option<u32>) -> pb::AssessRequest {
         pb::AssessRequest {
             request_id: "r-1".into(),
-            history: Some(pb::CrampHistory {
+            input: Some(Input::History(pb::CrampHistory {
                 patient: Some(pb::Patient {
                     age_years: age,
                     ..pb::Patient::default()
                 }),
                 ..pb::CrampHistory::default()
-            }),
+            })),
         }
     }
 
@@ -177,7 +191,7 @@ mod tests {
         let kb = KnowledgeBase::standard();
         let mut req = request(None);
         req.request_id = "x".repeat(MAX_REQUEST_ID_CHARS + 1);
-        if let Some(h) = req.history.as_mut() {
+        if let Some(Input::History(h)) = req.input.as_mut() {
             h.medications.push(pb::Medication::default());
             h.cramps = Some(pb::Cramps {
                 locations: vec![99],
@@ -200,9 +214,41 @@ mod tests {
         let kb = KnowledgeBase::standard();
         let req = pb::AssessRequest {
             request_id: "r".into(),
-            history: None,
+            input: None,
         };
         assert_eq!(fields(assess(&kb, req)), ["history"]);
+    }
+
+    #[test]
+    fn a_questionnaire_response_is_assessed_and_its_problems_named_by_link_id() {
+        let kb = KnowledgeBase::standard();
+        let qr = |items: &str| {
+            format!(
+                r#"{{"resourceType": "QuestionnaireResponse", "status": "completed",
+                "questionnaire": "https://cds.example.org/fhir/Questionnaire/cramp-intake",
+                "item": {items}}}"#
+            )
+        };
+        let request = |json: String| pb::AssessRequest {
+            request_id: "qr".into(),
+            input: Some(Input::QuestionnaireResponseJson(json)),
+        };
+        let ok = qr(r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 61}]},
+            {"linkId": "symptoms.chest_pain", "answer": [{"valueBoolean": true}]}]"#);
+        let assessment = assess(&kb, request(ok)).unwrap().assessment.unwrap();
+        assert_eq!(assessment.urgency, pb::Urgency::Emergency as i32);
+
+        let bad = qr(r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 0}]},
+            {"linkId": "cramps.severity", "answer": [{"valueString": "7"}]}]"#);
+        assert_eq!(
+            fields(assess(&kb, request(bad))),
+            ["questionnaire_response_json.cramps.severity"]
+        );
+        let invalid = qr(r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 0}]}]"#);
+        assert_eq!(
+            fields(assess(&kb, request(invalid))),
+            ["questionnaire_response_json.patient.age_years"]
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the gRPC API, health and reflection (the default).
+    /// Serve the gRPC API, health, reflection and gRPC-Web, and the HTTP door (the default).
     Serve(ServeArgs),
     /// Assess one AssessRequest (proto3 JSON) and print the AssessResponse as proto3 JSON.
     ///
@@ -57,6 +57,9 @@ pub struct ServeArgs {
     /// gRPC listen address; overrides `server.grpc_addr` from the config file and environment.
     #[arg(long, value_name = "ADDR")]
     pub grpc_addr: Option<SocketAddr>,
+    /// HTTP listen address (CDS Hooks, FHIR, /about); overrides `server.http_addr`.
+    #[arg(long, value_name = "ADDR")]
+    pub http_addr: Option<SocketAddr>,
     /// TOML settings file layered over the built-in defaults (`config/default.toml`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

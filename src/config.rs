@@ -24,6 +24,21 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Log format and filtering.
     pub log: LogSettings,
+    /// The HTTP door (CDS Hooks, FHIR, `/about`) and browser access (CORS, gRPC-Web).
+    pub http: HttpSettings,
+}
+
+/// The HTTP door and browser access.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// The public base URL of the HTTP door (no trailing slash): every absolute URL the service
+    /// writes (card links, `source.url`, the Questionnaire canonical) starts with it.
+    pub base_url: String,
+    /// Browser origins allowed to call either port (CORS); each is echoed back, never `*`.
+    pub allowed_origins: Vec<String>,
+    /// Production mode: a CDS Hooks `fhirServer` must be `https`.
+    pub production: bool,
 }
 
 /// Listener and protocol options.
@@ -32,6 +47,8 @@ pub struct Settings {
 pub struct ServerSettings {
     /// Where gRPC (API, health, reflection) listens; port 0 picks a free port (tests).
     pub grpc_addr: SocketAddr,
+    /// Where the HTTP door (CDS Hooks, FHIR, `/about`) listens; port 0 picks a free port.
+    pub http_addr: SocketAddr,
     /// Whether server reflection (v1 and v1alpha) is served; off hides the schema from strangers.
     pub reflection: bool,
     /// How long in-flight calls may take to finish after a shutdown signal.
@@ -86,8 +103,40 @@ impl Settings {
             .prefix_separator("__")
             .separator("__")
             .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("http.allowed_origins")
             .source(env);
-        Ok(builder.add_source(environment).build()?.try_deserialize()?)
+        let settings: Self = builder.add_source(environment).build()?.try_deserialize()?;
+        settings.http.check()?;
+        Ok(settings)
+    }
+}
+
+impl HttpSettings {
+    /// Rejects a base URL or origin that is not an absolute http(s) URL, naming the key.
+    fn check(&self) -> Result<(), config::ConfigError> {
+        let absolute = |u: &str| {
+            (u.starts_with("https://") || u.starts_with("http://"))
+                && !u.ends_with('/')
+                && !u.contains(char::is_whitespace)
+        };
+        if !absolute(&self.base_url) {
+            return Err(config::ConfigError::Message(
+                "key `http.base_url`: must be an absolute http(s) URL without a trailing slash"
+                    .into(),
+            ));
+        }
+        if self.production && !self.base_url.starts_with("https://") {
+            return Err(config::ConfigError::Message(
+                "key `http.base_url`: must be https in production".into(),
+            ));
+        }
+        if let Some(bad) = self.allowed_origins.iter().find(|o| !absolute(o) || o.as_str() == "*") {
+            return Err(config::ConfigError::Message(format!(
+                "key `http.allowed_origins`: `{bad}` is not an origin (scheme://host[:port])"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -128,6 +177,33 @@ mod tests {
         assert!(s.server.reflection);
         assert_eq!(s.log.format, LogFormat::Text);
         assert_eq!(s.log.filter, "info");
+        assert_eq!(s.server.http_addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s.http.base_url, "http://127.0.0.1:8080");
+        assert!(s.http.allowed_origins.is_empty());
+        assert!(!s.http.production);
+    }
+
+    #[test]
+    fn http_settings_are_checked() {
+        let s = load_env(&[(
+            "CRAMP__HTTP__ALLOWED_ORIGINS",
+            "https://ehr.example.org,http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.http.allowed_origins,
+            ["https://ehr.example.org", "http://localhost:3000"]
+        );
+        for (key, value) in [
+            ("CRAMP__HTTP__BASE_URL", "cds.example.org"),
+            ("CRAMP__HTTP__BASE_URL", "https://cds.example.org/"),
+            ("CRAMP__HTTP__ALLOWED_ORIGINS", "*"),
+        ] {
+            let err = chain(&load_env(&[(key, value)]).unwrap_err());
+            assert!(err.contains("http."), "{key}={value}: {err}");
+        }
+        let err = chain(&load_env(&[("CRAMP__HTTP__PRODUCTION", "true")]).unwrap_err());
+        assert!(err.contains("http.base_url"), "{err}");
     }
 
     #[test]

@@ -12,12 +12,21 @@
 //! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment).
 //! - [`telemetry`]: structured logs that never carry patient data.
 //! - [`cli`]: the `serve`, `assess` and `kb` commands.
+//! - [`http`]: the HTTP door (axum) with CORS and the request clock; [`http::error`] maps its
+//!   failures to `OperationOutcome`s.
+//! - [`cds_hooks`]: CDS Hooks 2.0.1 discovery, services and feedback; cards per flag group.
+//! - [`fhir`]: the intake Questionnaire, QuestionnaireResponse and chart mapping, `$cramp-assess`.
+//! - [`about`]: `/about`, the rules, sources and limits for clinicians and integrators.
 
+pub mod about;
 pub mod assess;
+pub mod cds_hooks;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod fhir;
 pub mod grpc;
+pub mod http;
 pub mod pb;
 pub mod server;
 pub mod telemetry;

@@ -40,6 +40,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(addr) = args.grpc_addr {
         settings.server.grpc_addr = addr;
     }
+    if let Some(addr) = args.http_addr {
+        settings.server.http_addr = addr;
+    }
     telemetry::init(&settings.log)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {

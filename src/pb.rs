@@ -59,6 +59,16 @@ impl fmt::Debug for AssessRequest {
     }
 }
 
+// The oneof holds the history or a QuestionnaireResponse: patient data either way.
+impl fmt::Debug for assess_request::Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::History(_) => "History(..)",
+            Self::QuestionnaireResponseJson(_) => "QuestionnaireResponseJson(..)",
+        })
+    }
+}
+
 impl fmt::Debug for AssessResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AssessResponse")
@@ -89,7 +99,7 @@ mod tests {
     fn debug_of_patient_data_prints_no_values() {
         let request = AssessRequest {
             request_id: "req-1".into(),
-            history: Some(CrampHistory {
+            input: Some(assess_request::Input::History(CrampHistory {
                 medications: vec![Medication {
                     name: "zzqx-med".into(),
                     ..Medication::default()
@@ -99,9 +109,9 @@ mod tests {
                     ..Patient::default()
                 }),
                 ..CrampHistory::default()
-            }),
+            })),
         };
-        let shown = format!("{request:?} {:?}", request.history);
+        let shown = format!("{request:?} {:?}", request.input);
         assert!(shown.contains("req-1"));
         assert!(!shown.contains("zzqx-med"));
         assert!(!shown.contains("97"));

@@ -1,4 +1,5 @@
-//! The gRPC server: the API, grpc.health.v1 and server reflection on one listener.
+//! The gRPC server: the API, grpc.health.v1, server reflection and gRPC-Web on one listener,
+//! and the HTTP door (CDS Hooks, FHIR, `/about`) on a second; one shutdown stops both.
 //!
 //! Start-up is split in two (zero2prod, mini-redis): [`Application::build`] binds, so a caller
 //! (a test binding port 0, the binary logging its address) knows the real address before anything
@@ -6,7 +7,12 @@
 //! On shutdown, health turns `NOT_SERVING` first so load balancers stop sending work, then
 //! in-flight calls get a bounded grace period to finish.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{
+    future::{Future, IntoFuture as _},
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
 
 use cramp_core::KnowledgeBase;
 use tokio::net::TcpListener;
@@ -14,7 +20,8 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    config::{ServerSettings, Settings},
+    config::{HttpSettings, ServerSettings, Settings},
+    http::{Clock, HttpState},
     grpc::AssessmentService,
     pb::{self, cramp_assessment_service_server::CrampAssessmentServiceServer},
 };
@@ -32,6 +39,18 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// The HTTP listen address could not be bound.
+    #[error("cannot listen on `{addr}` (key `server.http_addr`)")]
+    BindHttp {
+        /// The address from the settings.
+        addr: SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP server failed while serving.
+    #[error("the HTTP server failed")]
+    ServeHttp(#[source] std::io::Error),
     /// The bound socket has no local address (should not happen on TCP).
     #[error("cannot read the bound address")]
     LocalAddr(#[source] std::io::Error),
@@ -54,6 +73,14 @@ pub struct Application {
     settings: ServerSettings,
     /// The immutable rule set, shared by every call.
     kb: KnowledgeBase,
+    /// The HTTP door's listener, bound with the gRPC one.
+    http_listener: TcpListener,
+    /// The HTTP address actually bound.
+    http_addr: SocketAddr,
+    /// Base URL, CORS origins, production mode.
+    http: HttpSettings,
+    /// The request clock (the system clock; tests fix it).
+    clock: Clock,
 }
 
 impl Application {
@@ -67,12 +94,33 @@ impl Application {
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
         let grpc_addr = listener.local_addr().map_err(ServerError::LocalAddr)?;
+        let addr = settings.server.http_addr;
+        let http_listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::BindHttp { addr, source })?;
+        let http_addr = http_listener.local_addr().map_err(ServerError::LocalAddr)?;
         Ok(Self {
             listener,
             grpc_addr,
             settings: settings.server.clone(),
             kb: KnowledgeBase::standard(),
+            http_listener,
+            http_addr,
+            http: settings.http.clone(),
+            clock: Clock::system(),
         })
+    }
+
+    /// The same server with another request clock (tests fix the date ages are computed on).
+    #[must_use]
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// The address the HTTP door is bound to.
+    #[must_use]
+    pub const fn http_addr(&self) -> SocketAddr {
+        self.http_addr
     }
 
     /// The address the server is bound to.
@@ -95,6 +143,10 @@ impl Application {
             grpc_addr,
             settings,
             kb,
+            http_listener,
+            http_addr,
+            http,
+            clock,
         } = self;
 
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -111,9 +163,27 @@ impl Application {
         } else {
             (None, None)
         };
+        // gRPC-Web (HTTP/1.1) for browser intake forms, with CORS from the same allow-list.
+        let grpc_web_cors = crate::http::cors(
+            &http.allowed_origins,
+            &[
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderName::from_static("x-grpc-web"),
+                axum::http::HeaderName::from_static("x-user-agent"),
+                axum::http::HeaderName::from_static("grpc-timeout"),
+            ],
+            &[
+                axum::http::HeaderName::from_static("grpc-status"),
+                axum::http::HeaderName::from_static("grpc-message"),
+                axum::http::HeaderName::from_static("grpc-status-details-bin"),
+            ],
+        );
         let router = Server::builder()
+            .accept_http1(true)
             // The path names the method; nothing from the message reaches the span.
             .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+            .layer(grpc_web_cors)
+            .layer(tonic_web::GrpcWebLayer::new())
             .add_service(health)
             .add_service(AssessmentService::new(kb).into_server())
             .add_optional_service(reflection_v1)
@@ -122,6 +192,7 @@ impl Application {
         set_status(&reporter, ServingStatus::Serving).await;
         tracing::info!(
             grpc_addr = %grpc_addr,
+            http_addr = %http_addr,
             reflection = settings.reflection,
             knowledge_base_version = kb.version(),
             rules = kb.rules().len(),
@@ -129,10 +200,13 @@ impl Application {
         );
 
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let (http_stop_tx, mut http_stop_rx) = tokio::sync::watch::channel(false);
         let mut drain_reporter = reporter.clone();
         let signal = async move {
             shutdown.await;
             tracing::info!("shutdown requested: health NOT_SERVING, draining in-flight calls");
+            // The HTTP door stops accepting at the same moment.
+            let _ = http_stop_tx.send(true);
             set_status(&drain_reporter, ServingStatus::NotServing).await;
             // Removing the statuses ends open health Watch streams (after they have seen
             // NOT_SERVING); otherwise those endless streams would hold the drain open.
@@ -143,6 +217,22 @@ impl Application {
         };
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let serve = router.serve_with_incoming_shutdown(incoming, signal);
+        let http_router = crate::http::router(Arc::new(HttpState {
+            kb,
+            settings: http,
+            clock,
+        }));
+        let serve_http = axum::serve(http_listener, http_router)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop_rx.wait_for(|stop| *stop).await;
+            })
+            .into_future();
+        let serve_both = async {
+            tokio::try_join!(
+                async { serve.await.map_err(ServerError::Serve) },
+                async { serve_http.await.map_err(ServerError::ServeHttp) },
+            )
+        };
         let grace = Duration::from_secs(settings.shutdown_grace_seconds);
         let deadline = async move {
             match draining_rx.await {
@@ -152,7 +242,9 @@ impl Application {
             }
         };
         tokio::select! {
-            result = serve => result?,
+            result = serve_both => {
+                result?;
+            }
             () = deadline => tracing::warn!(
                 grace_seconds = settings.shutdown_grace_seconds,
                 "grace period over; stopping with calls still in flight"

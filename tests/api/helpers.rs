@@ -56,17 +56,28 @@ pub(crate) fn init_tracing() {
 /// How long a test waits for anything network-shaped before failing instead of hanging.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Settings for tests: the defaults with port 0 on loopback.
+/// The base URL tests configure (an https one, as production would have).
+pub(crate) const BASE_URL: &str = "https://cds.example.org";
+/// The one browser origin tests allow.
+pub(crate) const ALLOWED_ORIGIN: &str = "https://ehr.example.org";
+
+/// Settings for tests: the defaults with port 0 on loopback for both listeners, an https base
+/// URL and one allowed browser origin.
 pub(crate) fn test_settings() -> Settings {
     let mut settings = Settings::load(None, Some(std::collections::HashMap::new())).unwrap();
     settings.server.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    settings.server.http_addr = "127.0.0.1:0".parse().unwrap();
+    settings.http.base_url = BASE_URL.into();
+    settings.http.allowed_origins = vec![ALLOWED_ORIGIN.into()];
     settings
 }
 
 /// A server running inside the test process.
 pub(crate) struct TestApp {
-    /// Where it listens.
+    /// Where gRPC listens.
     pub(crate) addr: SocketAddr,
+    /// Where the HTTP door listens.
+    pub(crate) http_addr: SocketAddr,
     /// Resolves the server's shutdown future.
     shutdown: oneshot::Sender<()>,
     /// The serving task, to check it stopped cleanly.
@@ -80,15 +91,25 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Starts the real server with `settings`.
 pub(crate) async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_at(settings, None).await
+}
+
+/// Starts the real server with `settings` and, when given, a request clock fixed at `now`.
+pub(crate) async fn spawn_app_at(settings: Settings, now: Option<time::OffsetDateTime>) -> TestApp {
     init_tracing();
-    let app = Application::build(&settings).await.expect("binds port 0");
+    let mut app = Application::build(&settings).await.expect("binds port 0");
+    if let Some(now) = now {
+        app = app.with_clock(cramp_cds::http::Clock::fixed(now));
+    }
     let addr = app.grpc_addr();
+    let http_addr = app.http_addr();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     TestApp {
         addr,
+        http_addr,
         shutdown,
         handle,
     }
@@ -161,13 +182,13 @@ pub(crate) async fn health(
 pub(crate) fn minimal_request(request_id: &str) -> pb::AssessRequest {
     pb::AssessRequest {
         request_id: request_id.into(),
-        history: Some(pb::CrampHistory {
+        input: Some(pb::assess_request::Input::History(pb::CrampHistory {
             patient: Some(pb::Patient {
                 age_years: Some(50),
                 ..pb::Patient::default()
             }),
             ..pb::CrampHistory::default()
-        }),
+        })),
     }
 }
 
@@ -192,8 +213,10 @@ pub(crate) fn bad_fields(outcome: Result<pb::AssessResponse, tonic::Status>) -> 
 pub(crate) struct RunningBinary {
     /// The process.
     pub(crate) child: Child,
-    /// The address it reported in its `serving` log line.
+    /// The gRPC address it reported in its `serving` log line.
     pub(crate) addr: SocketAddr,
+    /// The HTTP address it reported in the same line.
+    pub(crate) http_addr: SocketAddr,
     /// Every stdout line so far (JSON log lines).
     pub(crate) stdout: Arc<Mutex<Vec<String>>>,
     /// The task copying stdout into `stdout`; ends when the process closes it.
@@ -204,7 +227,13 @@ pub(crate) struct RunningBinary {
 /// the address it bound.
 pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cramp-cds"))
-        .args(["serve", "--grpc-addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+        ])
         .env("CRAMP__LOG__FORMAT", "json")
         .env("CRAMP__LOG__FILTER", filter)
         .env_remove("RUST_LOG")
@@ -222,35 +251,37 @@ pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
         tokio::spawn(async move {
             let mut addr_tx = Some(addr_tx);
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(addr) = serving_addr(&line)
+                if let Some(addrs) = serving_addrs(&line)
                     && let Some(tx) = addr_tx.take()
                 {
-                    let _ = tx.send(addr);
+                    let _ = tx.send(addrs);
                 }
                 stdout.lock().unwrap().push(line);
             }
         })
     };
-    let addr = tokio::time::timeout(PATIENCE, addr_rx)
+    let (addr, http_addr) = tokio::time::timeout(PATIENCE, addr_rx)
         .await
         .expect("the binary logs its address in time")
         .expect("the binary logs its address before exiting");
     RunningBinary {
         child,
         addr,
+        http_addr,
         stdout,
         reader,
     }
 }
 
-/// The bound address from a JSON `serving` log line.
-fn serving_addr(line: &str) -> Option<SocketAddr> {
+/// The bound gRPC and HTTP addresses from a JSON `serving` log line.
+fn serving_addrs(line: &str) -> Option<(SocketAddr, SocketAddr)> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     let fields = value.get("fields")?;
     if fields.get("message")?.as_str()? != "serving" {
         return None;
     }
-    fields.get("grpc_addr")?.as_str()?.parse().ok()
+    let addr = |key: &str| fields.get(key)?.as_str()?.parse().ok();
+    Some((addr("grpc_addr")?, addr("http_addr")?))
 }
 
 impl RunningBinary {

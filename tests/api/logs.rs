@@ -43,7 +43,7 @@ const SECRETS: &[&str] = &[
 fn valid_request() -> pb::AssessRequest {
     pb::AssessRequest {
         request_id: VALID_ID.into(),
-        history: Some(pb::CrampHistory {
+        input: Some(pb::assess_request::Input::History(pb::CrampHistory {
             patient: Some(pb::Patient {
                 age_years: Some(97),
                 sex: pb::Sex::Female.into(),
@@ -88,14 +88,14 @@ fn valid_request() -> pb::AssessRequest {
                 ..pb::Findings::default()
             }),
             ..pb::CrampHistory::default()
-        }),
+        })),
     }
 }
 
 fn invalid_request() -> pb::AssessRequest {
     pb::AssessRequest {
         request_id: INVALID_ID.into(),
-        history: Some(pb::CrampHistory {
+        input: Some(pb::assess_request::Input::History(pb::CrampHistory {
             patient: Some(pb::Patient {
                 age_years: Some(1_234_567),
                 ..pb::Patient::default()
@@ -115,7 +115,7 @@ fn invalid_request() -> pb::AssessRequest {
                 ..pb::Findings::default()
             }),
             ..pb::CrampHistory::default()
-        }),
+        })),
     }
 }
 

@@ -14,7 +14,10 @@ async fn rejected_fields(app: &TestApp, request: pb::AssessRequest) -> Vec<Strin
 /// A minimal valid request changed by `edit`.
 fn request_with(edit: impl FnOnce(&mut pb::CrampHistory)) -> pb::AssessRequest {
     let mut request = minimal_request("validation");
-    edit(request.history.as_mut().unwrap());
+    let Some(pb::assess_request::Input::History(history)) = request.input.as_mut() else {
+        unreachable!("minimal_request carries a history")
+    };
+    edit(history);
     request
 }
 
@@ -89,7 +92,7 @@ async fn a_missing_history_is_named() {
     let app = spawn_app().await;
     let request = pb::AssessRequest {
         request_id: "no-history".into(),
-        history: None,
+        input: None,
     };
     assert_eq!(rejected_fields(&app, request).await, ["history"]);
     app.stop().await;

@@ -1,0 +1,104 @@
+//! The FHIR R4 door: the published intake Questionnaire, the `$cramp-assess` operation and the
+//! mapping of FHIR resources onto the intake.
+//!
+//! Adapters only: resources are read into a wire `CrampHistory` and assessed by
+//! [`crate::assess::assess`], exactly as a gRPC call would be; the assessment is then written
+//! back as FHIR. Nothing here decides anything clinical.
+//!
+//! # Layout
+//! - [`model`]: hand-written serde types for the subset read and written.
+//! - [`link_ids`]: the Questionnaire's items, linkId = field path (the single source of truth).
+//! - [`questionnaire`]: the published Questionnaire, generated from [`link_ids`].
+//! - [`questionnaire_response`]: QuestionnaireResponse → history.
+//! - [`chart`]: Patient, Condition, Observation and medication resources → history, by the
+//!   verified codes of clinical-reference.md (d), with unit checks.
+//! - [`intake`]: the two combined, assessed through the one assessment path.
+//! - [`bundle`]: the assessment as a Bundle of RiskAssessment, ServiceRequests and DetectedIssues.
+//! - [`operation`]: the HTTP handlers (`$cramp-assess`, `metadata`, the Questionnaire).
+
+pub mod bundle;
+pub mod chart;
+pub mod intake;
+pub mod link_ids;
+pub mod model;
+pub mod operation;
+pub mod questionnaire;
+pub mod questionnaire_response;
+
+/// Path of the intake Questionnaire under the FHIR base (`{base}/fhir` + this).
+pub const QUESTIONNAIRE_PATH: &str = "/Questionnaire/cramp-intake";
+/// Path of the Questionnaire's own CodeSystem (answer codes = enum value names).
+pub const CODE_SYSTEM_PATH: &str = "/CodeSystem/cramp-intake";
+/// Version of the published Questionnaire; the major must match to be read.
+pub const QUESTIONNAIRE_VERSION: &str = "1.0.0";
+/// The FHIR version spoken.
+pub const FHIR_VERSION: &str = "4.0.1";
+
+/// Whether `url` is an absolute http(s) URL of one of our artifacts at `path` (under any base
+/// URL, since the base is deployment configuration).
+#[must_use]
+pub fn is_ours(url: &str, path: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://")) && url.ends_with(path)
+}
+
+/// Why a JSON body could not be read. Carries the path only: serde's own messages can quote the
+/// submitted value, which may be patient data.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{path}` {}", self.description())]
+pub struct JsonError {
+    /// Where parsing stopped, as a JSON path (`context.patientId`, `.` for the whole body).
+    pub path: String,
+    /// Whether the text is not JSON at all or a value has the wrong type.
+    pub syntax: bool,
+}
+
+impl JsonError {
+    /// What is wrong, without the value.
+    #[must_use]
+    pub fn description(&self) -> &'static str {
+        if self.syntax {
+            "is not well-formed JSON"
+        } else {
+            "has the wrong JSON type or an invalid value"
+        }
+    }
+}
+
+/// Parses `bytes` as `T`, naming the JSON path of the first problem.
+///
+/// # Errors
+/// [`JsonError`] with the path and kind, never the value.
+pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let result = serde_path_to_error::deserialize(deserializer).map_err(|err| JsonError {
+        path: path_text(err.path()),
+        syntax: err.inner().is_syntax() || err.inner().is_eof(),
+    })?;
+    Ok(result)
+}
+
+/// Reads an already-parsed JSON value as `T`, naming the path under `prefix`.
+///
+/// # Errors
+/// [`JsonError`] with `prefix` + the inner path.
+pub fn from_value<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    prefix: &str,
+) -> Result<T, JsonError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let inner = path_text(err.path());
+        JsonError {
+            path: if inner == "." {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}.{inner}")
+            },
+            syntax: false,
+        }
+    })
+}
+
+fn path_text(path: &serde_path_to_error::Path) -> String {
+    // serde_path_to_error prints `a.b[0].c`, and `.` for the root.
+    path.to_string()
+}

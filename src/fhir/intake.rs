@@ -1,0 +1,202 @@
+//! A QuestionnaireResponse plus chart resources → one assessment, through the one assessment
+//! path ([`crate::assess::assess`]).
+//!
+//! Both EHR doors (CDS Hooks and `$cramp-assess`) come here, so they read answers, codes and
+//! units identically. The core validates the combined history; a value the chart supplied that
+//! the core rejects (an implausible lab, an impossible age) is dropped and reported as not used,
+//! while a bad questionnaire answer is the caller's error and is named by its linkId.
+
+use cramp_core::{FieldViolation, KnowledgeBase};
+use time::Date;
+
+use super::{
+    chart::{self, Chart, Provenance},
+    model::{QuestionnaireResponse, Reference},
+    questionnaire_response::{self, ResponseStatus},
+};
+use crate::{assess::AssessError, pb};
+
+/// An assessment with everything the FHIR and CDS Hooks writers need to explain it.
+#[derive(Clone)]
+pub struct Assessed {
+    /// The assessment, as every door returns it.
+    pub assessment: pb::Assessment,
+    /// The history that was assessed (questionnaire plus chart).
+    pub history: pb::CrampHistory,
+    /// Final or preliminary (an unfinished questionnaire).
+    pub status: ResponseStatus,
+    /// Where each field came from, the resources used and the chart data not used.
+    pub provenance: Provenance,
+    /// The patient, as the questionnaire's subject names it.
+    pub subject: Option<Reference>,
+}
+
+impl std::fmt::Debug for Assessed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assessed")
+            .field("status", &self.status)
+            .field("flags", &self.assessment.flags.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Assessed {
+    /// The evidence pointer for a history field path (`cramps.contexts`, `medications[0].name`).
+    #[must_use]
+    pub fn pointer(&self, field: &str) -> Option<&str> {
+        let pointers = &self.provenance.pointers;
+        pointers
+            .get(field)
+            .or_else(|| pointers.get(&without_indexes(field)))
+            .or_else(|| {
+                // `medications[1].weeks_since_started` points where the medicine's name came from.
+                let (medication, _) = field.split_once("].")?;
+                pointers.get(&format!("{medication}].name"))
+            })
+            .map(String::as_str)
+    }
+
+    /// The evidence pointer of the medicine the core reported under `input_name`.
+    #[must_use]
+    pub fn medication_pointer(&self, input_name: &str) -> Option<&str> {
+        let index = self
+            .history
+            .medications
+            .iter()
+            .position(|m| m.name == input_name)?;
+        self.provenance
+            .pointers
+            .get(&format!("medications[{index}].name"))
+            .map(String::as_str)
+    }
+}
+
+/// `a[1].b` → `a.b`.
+fn without_indexes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0_u32;
+    for c in path.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Where a questionnaire answer lives, as an evidence pointer.
+fn answer_pointer(response: &QuestionnaireResponse, link_id: &str) -> String {
+    match response.id.as_deref() {
+        Some(id) if !id.is_empty() => format!("QuestionnaireResponse/{id}#linkId={link_id}"),
+        _ => format!("QuestionnaireResponse#linkId={link_id}"),
+    }
+}
+
+/// Assesses `response` with `chart` as of `today` (the request date: the one date any door
+/// reads, used for age and medication recency).
+///
+/// # Errors
+/// Violations named by linkId (or by the response element at fault) when the questionnaire
+/// cannot be read or its answers are invalid.
+pub fn assess(
+    kb: &KnowledgeBase,
+    request_id: &str,
+    response: &QuestionnaireResponse,
+    chart: &Chart,
+    extra_medications: &[pb::Medication],
+    today: Date,
+) -> Result<Assessed, Vec<FieldViolation>> {
+    let mapped = questionnaire_response::map(response)?;
+    let mut history = mapped.history;
+    let mut provenance = Provenance::default();
+    for (path, link_id) in &mapped.answered {
+        provenance
+            .pointers
+            .insert(path.clone(), answer_pointer(response, link_id));
+    }
+    provenance.basis.push(match response.id.as_deref() {
+        Some(id) if !id.is_empty() => Reference::to(format!("QuestionnaireResponse/{id}")),
+        _ => Reference::display("The submitted intake QuestionnaireResponse"),
+    });
+    for medication in extra_medications {
+        let index = history.medications.len();
+        history.medications.push(medication.clone());
+        provenance.pointers.insert(
+            format!("medications[{index}].name"),
+            "context.draftOrders".to_owned(),
+        );
+    }
+    chart::apply(&mut history, chart, today, &mut provenance);
+
+    // At most one retry per chart-filled field the core can reject (age and eleven labs).
+    for _ in 0..=chart::LABS.len() + 1 {
+        let request = pb::AssessRequest {
+            request_id: request_id.to_owned(),
+            input: Some(pb::assess_request::Input::History(history.clone())),
+        };
+        let violations = match crate::assess::assess(kb, request) {
+            Ok(answer) => {
+                return Ok(Assessed {
+                    assessment: answer.assessment.unwrap_or_default(),
+                    history,
+                    status: mapped.status,
+                    provenance,
+                    subject: response.subject.clone(),
+                });
+            }
+            Err(AssessError::InvalidRequest(violations)) => violations,
+        };
+        let mut from_answers = Vec::new();
+        let mut dropped = false;
+        for violation in violations {
+            let field = violation
+                .field
+                .strip_prefix("history.")
+                .unwrap_or(&violation.field)
+                .to_owned();
+            let from_chart = provenance
+                .pointers
+                .get(&field)
+                .filter(|p| !p.starts_with("QuestionnaireResponse"))
+                .cloned();
+            match from_chart {
+                Some(resource) if chart::clear(&mut history, &field) => {
+                    provenance.pointers.remove(&field);
+                    provenance.not_used.push(chart::NotUsed {
+                        resource,
+                        reason: format!("`{field}` {}", violation.description),
+                    });
+                    dropped = true;
+                }
+                _ => {
+                    let link_id = mapped
+                        .answered
+                        .get(&field)
+                        .cloned()
+                        .unwrap_or_else(|| without_indexes(&field));
+                    from_answers.push(FieldViolation::new(link_id, violation.description));
+                }
+            }
+        }
+        if !from_answers.is_empty() {
+            return Err(from_answers);
+        }
+        if !dropped {
+            break;
+        }
+    }
+    Err(vec![FieldViolation::new("item", "could not be assessed")])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_are_dropped_for_link_ids() {
+        assert_eq!(without_indexes("medications[12].name"), "medications.name");
+        assert_eq!(without_indexes("cramps.locations[0]"), "cramps.locations");
+    }
+}

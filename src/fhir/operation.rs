@@ -1,0 +1,236 @@
+//! The FHIR HTTP handlers: `POST /fhir/$cramp-assess`, `GET /fhir/metadata` and
+//! `GET /fhir/Questionnaire/cramp-intake`.
+//!
+//! `$cramp-assess` takes `Parameters` (a `questionnaireResponse`, optionally `medication`,
+//! `condition`, `observation` and `patient` resources) and answers with a `collection` Bundle.
+//! Errors are `OperationOutcome`s naming JSON paths or linkIds, never values.
+
+use axum::{body::Bytes, response::Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+
+use super::{
+    FHIR_VERSION, bundle,
+    chart::Chart,
+    from_json, from_value, intake,
+    model::{Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse},
+    questionnaire,
+};
+use crate::http::{FHIR_JSON, HttpError, State, json};
+
+/// `Parameters` (read).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Parameters {
+    #[serde(default)]
+    resource_type: Option<String>,
+    #[serde(default)]
+    parameter: Vec<Parameter>,
+}
+
+/// One `Parameters.parameter`.
+#[derive(Deserialize)]
+struct Parameter {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    resource: Option<Value>,
+}
+
+/// The operation's inputs, read.
+#[derive(Default)]
+struct Inputs {
+    response: Option<QuestionnaireResponse>,
+    chart: Chart,
+}
+
+/// `POST /fhir/$cramp-assess`.
+///
+/// # Errors
+/// 400 with an `OperationOutcome` for unreadable JSON, a missing or unknown parameter, or
+/// invalid answers (named by linkId).
+#[tracing::instrument(name = "cramp_assess", skip_all)]
+pub async fn cramp_assess(state: State, body: Bytes) -> Result<Response, HttpError> {
+    let parameters: Parameters = from_json(&body)?;
+    let inputs = read_parameters(&parameters)?;
+    let Some(response) = inputs.response else {
+        return Err(HttpError::invalid(
+            "parameter",
+            "is required: one `questionnaireResponse` parameter",
+        ));
+    };
+    let now = state.clock.now();
+    let assessed = intake::assess(&state.kb, "", &response, &inputs.chart, &[], now.date())
+        .map_err(HttpError::Invalid)?;
+    let fhir_base = state.url("/fhir");
+    let uuid = || uuid::Uuid::new_v4().to_string();
+    let now_text = now.format(&Rfc3339).unwrap_or_default();
+    let context = bundle::BundleContext {
+        fhir_base: &fhir_base,
+        now: &now_text,
+        uuid: &uuid,
+    };
+    let bundle = bundle::bundle(&assessed, &context);
+    tracing::info!(
+        entries = assessed.assessment.flags.len(),
+        not_used = assessed.provenance.not_used.len(),
+        "assessed a QuestionnaireResponse"
+    );
+    Ok(json(&bundle, FHIR_JSON))
+}
+
+fn read_parameters(parameters: &Parameters) -> Result<Inputs, HttpError> {
+    if parameters.resource_type.as_deref() != Some("Parameters") {
+        return Err(HttpError::invalid("resourceType", "must be Parameters"));
+    }
+    let mut inputs = Inputs::default();
+    for (i, parameter) in parameters.parameter.iter().enumerate() {
+        let path = format!("parameter[{i}].resource");
+        let Some(resource) = parameter.resource.as_ref() else {
+            return Err(HttpError::invalid(path, "is required: every parameter carries a resource"));
+        };
+        let kind = resource.get("resourceType").and_then(Value::as_str);
+        match (parameter.name.as_deref(), kind) {
+            (Some("questionnaireResponse"), Some("QuestionnaireResponse")) => {
+                if inputs.response.is_some() {
+                    return Err(HttpError::invalid(
+                        format!("parameter[{i}]"),
+                        "is a second questionnaireResponse; exactly one is read",
+                    ));
+                }
+                inputs.response = Some(from_value(resource, &path)?);
+            }
+            (Some("medication"), Some("MedicationRequest" | "MedicationStatement")) => {
+                inputs.chart.medications.push(from_value::<MedicationUse>(resource, &path)?);
+            }
+            (Some("medication"), Some("Medication")) => {
+                inputs
+                    .chart
+                    .medication_resources
+                    .push(from_value::<Medication>(resource, &path)?);
+            }
+            (Some("condition"), Some("Condition")) => {
+                inputs.chart.conditions.push(from_value::<Condition>(resource, &path)?);
+            }
+            (Some("observation"), Some("Observation")) => {
+                inputs.chart.observations.push(from_value::<Observation>(resource, &path)?);
+            }
+            (Some("patient"), Some("Patient")) => {
+                inputs.chart.patient = Some(from_value::<Patient>(resource, &path)?);
+            }
+            (Some("questionnaireResponse" | "medication" | "condition" | "observation" | "patient"), _) => {
+                return Err(HttpError::invalid(
+                    format!("{path}.resourceType"),
+                    "is not a resource type this parameter takes",
+                ));
+            }
+            _ => {
+                return Err(HttpError::invalid(
+                    format!("parameter[{i}].name"),
+                    "must be questionnaireResponse, medication, condition, observation or patient",
+                ));
+            }
+        }
+    }
+    Ok(inputs)
+}
+
+/// `GET /fhir/Questionnaire/cramp-intake`: the intake Questionnaire, canonical under this
+/// deployment's base URL.
+pub async fn questionnaire(state: State) -> Response {
+    json(
+        &questionnaire::questionnaire(&state.settings.base_url),
+        FHIR_JSON,
+    )
+}
+
+/// `CapabilityStatement` (written, minimal).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CapabilityStatement {
+    resource_type: &'static str,
+    status: &'static str,
+    date: String,
+    publisher: &'static str,
+    kind: &'static str,
+    software: Software,
+    implementation: Implementation,
+    fhir_version: &'static str,
+    format: [&'static str; 1],
+    rest: [Rest; 1],
+}
+
+#[derive(Serialize)]
+struct Software {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Implementation {
+    description: &'static str,
+    url: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rest {
+    mode: &'static str,
+    resource: [RestResource; 1],
+    operation: [RestOperation; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestResource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    interaction: [Interaction; 1],
+}
+
+#[derive(Serialize)]
+struct Interaction {
+    code: &'static str,
+}
+
+#[derive(Serialize)]
+struct RestOperation {
+    name: &'static str,
+    definition: String,
+    documentation: &'static str,
+}
+
+/// `GET /fhir/metadata`: what this FHIR endpoint supports.
+pub async fn metadata(state: State) -> Response {
+    let statement = CapabilityStatement {
+        resource_type: "CapabilityStatement",
+        status: "active",
+        date: state.clock.now().format(&Rfc3339).unwrap_or_default(),
+        publisher: "cramp-cds",
+        kind: "instance",
+        software: Software {
+            name: "cramp-cds",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        implementation: Implementation {
+            description: "cramp-cds leg-cramp decision support: the intake Questionnaire and the $cramp-assess operation",
+            url: state.url("/fhir"),
+        },
+        fhir_version: FHIR_VERSION,
+        format: ["json"],
+        rest: [Rest {
+            mode: "server",
+            resource: [RestResource {
+                kind: "Questionnaire",
+                interaction: [Interaction { code: "read" }],
+            }],
+            operation: [RestOperation {
+                name: "cramp-assess",
+                definition: state.url("/fhir/OperationDefinition/cramp-assess"),
+                documentation: "POST Parameters (questionnaireResponse; optional medication, condition, observation, patient resources); returns a collection Bundle with a RiskAssessment, draft/proposal ServiceRequests and DetectedIssues.",
+            }],
+        }],
+    };
+    json(&statement, FHIR_JSON)
+}

@@ -1,0 +1,162 @@
+//! The HTTP door: CDS Hooks, the FHIR operation, the Questionnaire and `/about`, on one axum
+//! router beside the gRPC listener.
+//!
+//! Adapters only: every assessment goes through [`crate::assess::assess`]. This module wires the
+//! routes, CORS (an allow-list that echoes origins, never `*`), a log span per request that names
+//! the route and never the body, and the clock: the request time is the one date any door reads
+//! (for ages from birth dates), injected here so tests can fix it.
+
+pub mod error;
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request},
+    http::{HeaderValue, Method, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use cramp_core::KnowledgeBase;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tracing::Instrument as _;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::{about, cds_hooks, config::HttpSettings, fhir};
+pub use error::HttpError;
+
+/// `Content-Type` of FHIR JSON bodies.
+pub const FHIR_JSON: &str = "application/fhir+json";
+/// `Content-Type` of CDS Hooks (plain JSON) bodies.
+pub const JSON: &str = "application/json";
+
+/// The request clock: the one place the service reads the date.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> OffsetDateTime + Send + Sync>);
+
+impl Clock {
+    /// The system clock (UTC).
+    #[must_use]
+    pub fn system() -> Self {
+        Self(Arc::new(OffsetDateTime::now_utc))
+    }
+
+    /// A clock stopped at `at` (tests: ages from birth dates stay stable).
+    #[must_use]
+    pub fn fixed(at: OffsetDateTime) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    /// Now, to the second.
+    #[must_use]
+    pub fn now(&self) -> OffsetDateTime {
+        let now = (self.0)();
+        now.replace_nanosecond(0).unwrap_or(now)
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// What every HTTP handler shares; immutable.
+#[derive(Debug)]
+pub struct HttpState {
+    /// The rule set.
+    pub kb: KnowledgeBase,
+    /// Base URL, origins, production mode.
+    pub settings: HttpSettings,
+    /// The request clock.
+    pub clock: Clock,
+}
+
+impl HttpState {
+    /// `{base_url}{path}`.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.base_url)
+    }
+}
+
+/// Shared state as handlers receive it.
+pub type State = axum::extract::State<Arc<HttpState>>;
+
+/// The HTTP router with CORS and request spans.
+#[must_use]
+pub fn router(state: Arc<HttpState>) -> Router {
+    let cors = cors(&state.settings.allowed_origins, &[header::AUTHORIZATION, header::CONTENT_TYPE], &[]);
+    Router::new()
+        .route("/cds-services", get(cds_hooks::discovery))
+        .route("/cds-services/{id}", post(cds_hooks::call))
+        .route("/cds-services/{id}/feedback", post(cds_hooks::feedback))
+        .route("/fhir/$cramp-assess", post(fhir::operation::cramp_assess))
+        .route("/fhir/metadata", get(fhir::operation::metadata))
+        .route(
+            "/fhir/Questionnaire/cramp-intake",
+            get(fhir::operation::questionnaire),
+        )
+        .route("/about", get(about::about))
+        .fallback(|| async { HttpError::NotFound })
+        .method_not_allowed_fallback(|| async { HttpError::MethodNotAllowed })
+        .with_state(state)
+        .layer(cors)
+        .layer(middleware::from_fn(span))
+}
+
+/// CORS for an allow-list of origins: each allowed origin is echoed, others get no CORS headers,
+/// and credentials are never combined with a wildcard (none is ever sent).
+#[must_use]
+pub fn cors(
+    origins: &[String],
+    headers: &[header::HeaderName],
+    expose: &[header::HeaderName],
+) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(headers.to_vec())
+        .expose_headers(expose.to_vec())
+        .vary([header::ORIGIN])
+}
+
+/// One span per request, named by the route template (never the path's values or the body).
+async fn span(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let method = request.method().clone();
+    let started = Instant::now();
+    let span = tracing::info_span!("http", %method, route = %route);
+    async move {
+        let response = next.run(request).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "answered"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// A 200 JSON answer with `content_type`.
+pub fn json<T: Serialize>(value: &T, content_type: &'static str) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(_) => {
+            tracing::error!("cannot serialize a response");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The one mapping from HTTP-door failures to status codes and `OperationOutcome` bodies.
+//!
+//! Every non-2xx answer of the HTTP door (CDS Hooks and FHIR alike) is an `OperationOutcome`
+//! (the CDS Hooks 3.0 ballot's recommendation), built here so that no handler can leak a
+//! submitted value into an error: issues carry element paths or linkIds and fixed descriptions.
+
+use axum::{
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use cramp_core::FieldViolation;
+
+use crate::fhir::{
+    JsonError,
+    model::{CodeableConcept, Issue, OperationOutcome},
+};
+
+/// Why an HTTP request was not answered with a 2xx.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The body is not JSON, or a value has the wrong type (400).
+    #[error("the body cannot be read")]
+    Json(#[from] JsonError),
+    /// Elements or answers are missing or invalid (400); paths or linkIds.
+    #[error("{} invalid element(s)", .0.len())]
+    Invalid(Vec<FieldViolation>),
+    /// Required prefetch is absent and the service will not query the FHIR server (412).
+    #[error("required prefetch is missing")]
+    PrefetchMissing(Vec<String>),
+    /// No such CDS service or resource (404).
+    #[error("not found")]
+    NotFound,
+    /// The path exists but not for this method (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+}
+
+impl HttpError {
+    /// One invalid element.
+    #[must_use]
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub const fn status(&self) -> StatusCode {
+        match self {
+            Self::Json(_) | Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::PrefetchMissing(_) => StatusCode::PRECONDITION_FAILED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// The `OperationOutcome` body.
+    #[must_use]
+    pub fn outcome(&self) -> OperationOutcome {
+        let issue = |code: &str, text: String, expression: Vec<String>| Issue {
+            severity: "error".into(),
+            code: code.into(),
+            details: CodeableConcept::text(text),
+            expression,
+        };
+        let issues = match self {
+            Self::Json(err) => vec![issue(
+                if err.syntax { "structure" } else { "invalid" },
+                format!("The body {}", err.description()),
+                vec![err.path.clone()],
+            )],
+            Self::Invalid(violations) => violations
+                .iter()
+                .map(|v| {
+                    let code = if v.description.starts_with("is required") {
+                        "required"
+                    } else {
+                        "invalid"
+                    };
+                    issue(code, format!("`{}` {}", v.field, v.description), vec![v.field.clone()])
+                })
+                .collect(),
+            Self::PrefetchMissing(keys) => keys
+                .iter()
+                .map(|key| {
+                    issue(
+                        "required",
+                        format!(
+                            "Prefetch `{key}` is required; this service does not query the FHIR server"
+                        ),
+                        vec![format!("prefetch.{key}")],
+                    )
+                })
+                .collect(),
+            Self::NotFound => vec![issue("not-found", "No such resource or service".into(), Vec::new())],
+            Self::MethodNotAllowed => vec![issue(
+                "not-supported",
+                "This method is not supported here".into(),
+                Vec::new(),
+            )],
+        };
+        OperationOutcome {
+            resource_type: "OperationOutcome".into(),
+            issue: issues,
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        // Field paths and fixed descriptions only: safe to log, useful for integrators.
+        let fields: Vec<String> = self.outcome().issue.into_iter().flat_map(|i| i.expression).collect();
+        tracing::info!(status = self.status().as_u16(), fields = %fields.join(","), "request refused");
+        let body = serde_json::to_vec(&self.outcome()).unwrap_or_default();
+        (
+            self.status(),
+            [(header::CONTENT_TYPE, super::FHIR_JSON)],
+            body,
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_name_paths_and_carry_no_nulls() {
+        let err = HttpError::Invalid(vec![
+            FieldViolation::new("hook", "is required"),
+            FieldViolation::new("cramps.severity", "must be 0 to 10"),
+        ]);
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        let json = serde_json::to_value(err.outcome()).unwrap();
+        assert_eq!(json["issue"][0]["code"], "required");
+        assert_eq!(json["issue"][1]["expression"][0], "cramps.severity");
+        assert!(!json.to_string().contains("null"));
+        assert_eq!(
+            serde_json::to_value(HttpError::NotFound.outcome()).unwrap()["issue"][0]
+                .get("expression"),
+            None
+        );
+    }
+}
