@@ -192,7 +192,10 @@ fn esc(text: &str) -> String {
 }
 
 fn list(items: &[&str]) -> String {
-    let items: String = items.iter().map(|i| format!("<li>{}</li>", esc(i))).collect();
+    let items: String = items
+        .iter()
+        .map(|i| format!("<li>{}</li>", esc(i)))
+        .collect();
     format!("<ul>{items}</ul>")
 }
 
@@ -246,7 +249,9 @@ pub fn html(doc: &About) -> String {
         }
         page.push_str("</li>");
     }
-    page.push_str("</ul><h2>Intake items</h2><table><tr><th>linkId</th><th>Question</th><th>Type</th></tr>");
+    page.push_str(
+        "</ul><h2>Intake items</h2><table><tr><th>linkId</th><th>Question</th><th>Type</th></tr>",
+    );
     for field in &doc.inputs.fields {
         page.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",

@@ -233,13 +233,17 @@ mod tests {
             request_id: "qr".into(),
             input: Some(Input::QuestionnaireResponseJson(json)),
         };
-        let ok = qr(r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 61}]},
-            {"linkId": "symptoms.chest_pain", "answer": [{"valueBoolean": true}]}]"#);
+        let ok = qr(
+            r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 61}]},
+            {"linkId": "symptoms.chest_pain", "answer": [{"valueBoolean": true}]}]"#,
+        );
         let assessment = assess(&kb, request(ok)).unwrap().assessment.unwrap();
         assert_eq!(assessment.urgency, pb::Urgency::Emergency as i32);
 
-        let bad = qr(r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 0}]},
-            {"linkId": "cramps.severity", "answer": [{"valueString": "7"}]}]"#);
+        let bad = qr(
+            r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 0}]},
+            {"linkId": "cramps.severity", "answer": [{"valueString": "7"}]}]"#,
+        );
         assert_eq!(
             fields(assess(&kb, request(bad))),
             ["questionnaire_response_json.cramps.severity"]

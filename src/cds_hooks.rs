@@ -49,12 +49,19 @@ pub async fn discovery(state: State) -> Response {
 /// # Errors
 /// 404 for an unknown service; 400 naming every bad element; 412 naming the missing prefetch.
 #[tracing::instrument(name = "cds_service", skip_all, fields(service = tracing::field::Empty, hook_instance = tracing::field::Empty))]
-pub async fn call(state: State, Path(id): Path<String>, body: Bytes) -> Result<Response, HttpError> {
+pub async fn call(
+    state: State,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, HttpError> {
     let service = services::find(&id).ok_or(HttpError::NotFound)?;
     tracing::Span::current().record("service", service.id);
     let request: HookRequest = fhir::from_json(&body)?;
     let checked = check(&request, service, state.settings.production)?;
-    tracing::Span::current().record("hook_instance", crate::assess::loggable_id(&checked.hook_instance));
+    tracing::Span::current().record(
+        "hook_instance",
+        crate::assess::loggable_id(&checked.hook_instance),
+    );
 
     let prefetch = request.prefetch.unwrap_or_default();
     let missing: Vec<String> = REQUIRED_PREFETCH
@@ -76,8 +83,14 @@ pub async fn call(state: State, Path(id): Path<String>, body: Bytes) -> Result<R
     if service.hook == Hook::OrderSelect {
         let mut provenance = Provenance::default();
         for order in selected_orders(&checked.context)? {
-            if let Some(medication) = chart::medication(&order, &read.chart, now.date(), &mut provenance) {
-                selected.push(medication);
+            if let Some(medication) =
+                chart::medication(&order, &read.chart, now.date(), &mut provenance)
+            {
+                let pointer = format!(
+                    "MedicationRequest/{}",
+                    order.id.as_deref().unwrap_or_default()
+                );
+                selected.push((medication, pointer));
             }
         }
         if selected.is_empty() {
@@ -90,7 +103,12 @@ pub async fn call(state: State, Path(id): Path<String>, body: Bytes) -> Result<R
             HttpError::Invalid(
                 violations
                     .into_iter()
-                    .map(|v| FieldViolation::new(format!("prefetch.intake#linkId={}", v.field), v.description))
+                    .map(|v| {
+                        FieldViolation::new(
+                            format!("prefetch.intake#linkId={}", v.field),
+                            v.description,
+                        )
+                    })
                     .collect(),
             )
         })?;
@@ -101,8 +119,10 @@ pub async fn call(state: State, Path(id): Path<String>, body: Bytes) -> Result<R
         uuid: &uuid,
     };
     let cards = if service.hook == Hook::OrderSelect {
-        let names: Vec<String> = selected.iter().map(|m| m.name.clone()).collect();
-        cards::medication_card(&assessed, &context, &names).into_iter().collect()
+        let names: Vec<String> = selected.iter().map(|(m, _)| m.name.clone()).collect();
+        cards::medication_card(&assessed, &context, &names)
+            .into_iter()
+            .collect()
     } else {
         cards::cards(&assessed, &context)
     };
@@ -123,7 +143,11 @@ struct Checked {
 }
 
 /// Every required element present, the hook right for the service, cds-r-1 and https rules.
-fn check(request: &HookRequest, service: &ServiceDef, production: bool) -> Result<Checked, HttpError> {
+fn check(
+    request: &HookRequest,
+    service: &ServiceDef,
+    production: bool,
+) -> Result<Checked, HttpError> {
     let mut violations = Vec::new();
     let mut require = |present: bool, field: &str| {
         if !present {
@@ -132,7 +156,10 @@ fn check(request: &HookRequest, service: &ServiceDef, production: bool) -> Resul
     };
     require(request.hook.is_some(), "hook");
     require(
-        request.hook_instance.as_deref().is_some_and(|h| !h.is_empty()),
+        request
+            .hook_instance
+            .as_deref()
+            .is_some_and(|h| !h.is_empty()),
         "hookInstance",
     );
     require(request.context.is_some(), "context");
@@ -150,7 +177,10 @@ fn check(request: &HookRequest, service: &ServiceDef, production: bool) -> Resul
     {
         violations.push(FieldViolation::new(
             "hook",
-            format!("does not match this service's hook ({})", service.hook.name()),
+            format!(
+                "does not match this service's hook ({})",
+                service.hook.name()
+            ),
         ));
     }
     match request.fhir_server.as_deref() {
@@ -215,13 +245,26 @@ fn read_prefetch(prefetch: &Map<String, Value>) -> Result<Prefetched, JsonError>
         for (path, resource) in resources(key, value) {
             match resource.get("resourceType").and_then(Value::as_str) {
                 Some("QuestionnaireResponse") => read.responses.push(from_value(resource, &path)?),
-                Some("Patient") => read.chart.patient = Some(from_value::<Patient>(resource, &path)?),
-                Some("Condition") => read.chart.conditions.push(from_value::<Condition>(resource, &path)?),
-                Some("Observation") => read.chart.observations.push(from_value::<Observation>(resource, &path)?),
-                Some("MedicationRequest" | "MedicationStatement") => {
-                    read.chart.medications.push(from_value::<MedicationUse>(resource, &path)?);
+                Some("Patient") => {
+                    read.chart.patient = Some(from_value::<Patient>(resource, &path)?)
                 }
-                Some("Medication") => read.chart.medication_resources.push(from_value::<Medication>(resource, &path)?),
+                Some("Condition") => read
+                    .chart
+                    .conditions
+                    .push(from_value::<Condition>(resource, &path)?),
+                Some("Observation") => read
+                    .chart
+                    .observations
+                    .push(from_value::<Observation>(resource, &path)?),
+                Some("MedicationRequest" | "MedicationStatement") => {
+                    read.chart
+                        .medications
+                        .push(from_value::<MedicationUse>(resource, &path)?);
+                }
+                Some("Medication") => read
+                    .chart
+                    .medication_resources
+                    .push(from_value::<Medication>(resource, &path)?),
                 // Other resources (an OperationOutcome entry, a Provenance) are not ours to read.
                 _ => {}
             }
@@ -240,33 +283,59 @@ fn latest_intake(responses: &[QuestionnaireResponse]) -> Option<&QuestionnaireRe
     responses
         .iter()
         .filter(|r| matches!(r.status.as_deref(), Some("completed" | "amended")))
-        .filter(|r| r.questionnaire.as_deref().is_some_and(answers_our_questionnaire))
+        .filter(|r| {
+            r.questionnaire
+                .as_deref()
+                .is_some_and(answers_our_questionnaire)
+        })
         .max_by_key(|r| authored(r))
 }
 
 /// The MedicationRequests `context.selections` names in `context.draftOrders`.
 fn selected_orders(context: &Map<String, Value>) -> Result<Vec<MedicationUse>, HttpError> {
     let selections: Vec<&str> = match context.get("selections") {
-        None => return Err(HttpError::invalid("context.selections", "is required for order-select")),
+        None => {
+            return Err(HttpError::invalid(
+                "context.selections",
+                "is required for order-select",
+            ));
+        }
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-        Some(_) => return Err(HttpError::invalid("context.selections", "must be an array of references")),
+        Some(_) => {
+            return Err(HttpError::invalid(
+                "context.selections",
+                "must be an array of references",
+            ));
+        }
     };
     let Some(entries) = context
         .get("draftOrders")
         .and_then(|d| d.get("entry"))
         .and_then(Value::as_array)
     else {
-        return Err(HttpError::invalid("context.draftOrders", "is required for order-select: a Bundle of draft orders"));
+        return Err(HttpError::invalid(
+            "context.draftOrders",
+            "is required for order-select: a Bundle of draft orders",
+        ));
     };
     let mut orders = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let Some(resource) = entry.get("resource") else {
             continue;
         };
-        let kind = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default();
-        let id = resource.get("id").and_then(Value::as_str).unwrap_or_default();
+        let kind = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let id = resource
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if kind == "MedicationRequest" && selections.contains(&format!("{kind}/{id}").as_str()) {
-            orders.push(from_value(resource, &format!("context.draftOrders.entry[{i}].resource"))?);
+            orders.push(from_value(
+                resource,
+                &format!("context.draftOrders.entry[{i}].resource"),
+            )?);
         }
     }
     Ok(orders)
@@ -283,7 +352,10 @@ pub async fn feedback(Path(id): Path<String>, body: Bytes) -> Result<Response, H
     let service = services::find(&id).ok_or(HttpError::NotFound)?;
     let request: FeedbackRequest = fhir::from_json(&body)?;
     let Some(entries) = request.feedback.filter(|f| !f.is_empty()) else {
-        return Err(HttpError::invalid("feedback", "is required: at least one entry"));
+        return Err(HttpError::invalid(
+            "feedback",
+            "is required: at least one entry",
+        ));
     };
     let mut violations = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -310,7 +382,10 @@ pub async fn feedback(Path(id): Path<String>, body: Bytes) -> Result<Response, H
                 }
             }
             Some("overridden") => {}
-            _ => violations.push(FieldViolation::new(at("outcome"), "must be accepted or overridden (cds-fb-1)")),
+            _ => violations.push(FieldViolation::new(
+                at("outcome"),
+                "must be accepted or overridden (cds-fb-1)",
+            )),
         }
         if let Some(reason) = &entry.override_reason
             && reason.reason.is_none()

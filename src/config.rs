@@ -131,7 +131,11 @@ impl HttpSettings {
                 "key `http.base_url`: must be https in production".into(),
             ));
         }
-        if let Some(bad) = self.allowed_origins.iter().find(|o| !absolute(o) || o.as_str() == "*") {
+        if let Some(bad) = self
+            .allowed_origins
+            .iter()
+            .find(|o| !absolute(o) || o.as_str() == "*")
+        {
             return Err(config::ConfigError::Message(format!(
                 "key `http.allowed_origins`: `{bad}` is not an origin (scheme://host[:port])"
             )));

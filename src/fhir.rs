@@ -70,9 +70,17 @@ impl JsonError {
 /// [`JsonError`] with the path and kind, never the value.
 pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    let result = serde_path_to_error::deserialize(deserializer).map_err(|err| JsonError {
-        path: path_text(err.path()),
-        syntax: err.inner().is_syntax() || err.inner().is_eof(),
+    let result = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let syntax = err.inner().is_syntax() || err.inner().is_eof();
+        JsonError {
+            // Unparseable text has no element path; the body as a whole is at fault.
+            path: if syntax {
+                ".".to_owned()
+            } else {
+                path_text(err.path())
+            },
+            syntax,
+        }
     })?;
     Ok(result)
 }

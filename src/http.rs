@@ -21,8 +21,8 @@ use axum::{
 use cramp_core::KnowledgeBase;
 use serde::Serialize;
 use time::OffsetDateTime;
-use tracing::Instrument as _;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument as _;
 
 use crate::{about, cds_hooks, config::HttpSettings, fhir};
 pub use error::HttpError;
@@ -86,9 +86,12 @@ impl HttpState {
 pub type State = axum::extract::State<Arc<HttpState>>;
 
 /// The HTTP router with CORS and request spans.
-#[must_use]
 pub fn router(state: Arc<HttpState>) -> Router {
-    let cors = cors(&state.settings.allowed_origins, &[header::AUTHORIZATION, header::CONTENT_TYPE], &[]);
+    let cors = cors(
+        &state.settings.allowed_origins,
+        &[header::AUTHORIZATION, header::CONTENT_TYPE],
+        &[],
+    );
     Router::new()
         .route("/cds-services", get(cds_hooks::discovery))
         .route("/cds-services/{id}", post(cds_hooks::call))
@@ -109,7 +112,6 @@ pub fn router(state: Arc<HttpState>) -> Router {
 
 /// CORS for an allow-list of origins: each allowed origin is echoed, others get no CORS headers,
 /// and credentials are never combined with a wildcard (none is ever sent).
-#[must_use]
 pub fn cors(
     origins: &[String],
     headers: &[header::HeaderName],

@@ -21,8 +21,8 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     config::{HttpSettings, ServerSettings, Settings},
-    http::{Clock, HttpState},
     grpc::AssessmentService,
+    http::{Clock, HttpState},
     pb::{self, cramp_assessment_service_server::CrampAssessmentServiceServer},
 };
 
@@ -228,10 +228,9 @@ impl Application {
             })
             .into_future();
         let serve_both = async {
-            tokio::try_join!(
-                async { serve.await.map_err(ServerError::Serve) },
-                async { serve_http.await.map_err(ServerError::ServeHttp) },
-            )
+            let grpc = async { serve.await.map_err(ServerError::Serve) };
+            let http = async { serve_http.await.map_err(ServerError::ServeHttp) };
+            tokio::try_join!(grpc, http)
         };
         let grace = Duration::from_secs(settings.shutdown_grace_seconds);
         let deadline = async move {

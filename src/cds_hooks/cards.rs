@@ -173,7 +173,15 @@ pub fn cards(assessed: &Assessed, context: &CardContext<'_>) -> Vec<Card> {
         .iter()
         .enumerate()
         .map(|(i, &(urgency, group))| {
-            group_card(assessed, context, group, urgency, i == 0, &mut proposed, None)
+            group_card(
+                assessed,
+                context,
+                group,
+                urgency,
+                i == 0,
+                &mut proposed,
+                None,
+            )
         })
         .collect();
     if !assessed.provenance.not_used.is_empty() {
@@ -213,7 +221,10 @@ pub fn medication_card(
     ))
 }
 
-fn group_flags(assessment: &pb::Assessment, group: CardGroup) -> impl Iterator<Item = &pb::RiskFlag> {
+fn group_flags(
+    assessment: &pb::Assessment,
+    group: CardGroup,
+) -> impl Iterator<Item = &pb::RiskFlag> {
     assessment
         .flags
         .iter()
@@ -264,7 +275,10 @@ fn group_card(
         (None, Some(_)) => "Medicine possibly contributing to cramps".to_owned(),
         (None, None) => group.display().to_owned(),
     };
-    let summary = truncate(&format!("{lead}: {}.", disposition(urgency)), MAX_SUMMARY_CHARS);
+    let summary = truncate(
+        &format!("{lead}: {}.", disposition(urgency)),
+        MAX_SUMMARY_CHARS,
+    );
 
     let mut detail = String::from("**Why:**\n");
     for flag in &flags {
@@ -274,7 +288,10 @@ fn group_card(
                 .unwrap_or_default()
                 .trim_start_matches("URGENCY_"),
         );
-        detail.push_str(&format!("- **{}** ({level}): {}\n", flag.title, flag.rationale));
+        detail.push_str(&format!(
+            "- **{}** ({level}): {}\n",
+            flag.title, flag.rationale
+        ));
         for evidence in &flag.evidence {
             let pointer = assessed
                 .pointer(&evidence.field)
@@ -300,7 +317,11 @@ fn group_card(
             code_span("medications.name"),
             code_span(&finding.input_name),
             finding.ingredient,
-            if finding.recent { ", started within 12 weeks" } else { "" },
+            if finding.recent {
+                ", started within 12 weeks"
+            } else {
+                ""
+            },
             finding.rationale,
             finding.advice
         ));
@@ -313,7 +334,9 @@ fn group_card(
     if !workups.is_empty() {
         detail.push_str("\n**Suggested next steps:**\n");
         for workup in &workups {
-            let name = workup_of(workup.workup).map(workup_display).unwrap_or_default();
+            let name = workup_of(workup.workup)
+                .map(workup_display)
+                .unwrap_or_default();
             detail.push_str(&format!("- {name}: {}\n", workup.rationale));
         }
     }
@@ -377,7 +400,13 @@ fn group_card(
         selection_behavior: (!suggestions.is_empty()).then_some("any"),
         suggestions,
         override_reasons: override_reasons(context.base_url),
-        links: links(flags.iter().flat_map(|f| &f.citations).chain(findings.iter().flat_map(|f| &f.citations)), context.base_url),
+        links: links(
+            flags
+                .iter()
+                .flat_map(|f| &f.citations)
+                .chain(findings.iter().flat_map(|f| &f.citations)),
+            context.base_url,
+        ),
     }
 }
 
@@ -432,10 +461,15 @@ fn links<'a>(citations: impl Iterator<Item = &'a pb::Citation>, base_url: &str) 
 }
 
 fn not_used_card(assessed: &Assessed, context: &CardContext<'_>) -> Card {
-    let mut detail =
-        String::from("**Why:** these chart entries were recognised but not used, so the screen may miss what they show:\n");
+    let mut detail = String::from(
+        "**Why:** these chart entries were recognised but not used, so the screen may miss what they show:\n",
+    );
     for item in &assessed.provenance.not_used {
-        detail.push_str(&format!("- {}: {}\n", code_span(&item.resource), item.reason));
+        detail.push_str(&format!(
+            "- {}: {}\n",
+            code_span(&item.resource),
+            item.reason
+        ));
     }
     detail.push_str(&format!(
         "\n**Rule:** input mapping; knowledge base {}.",
@@ -443,7 +477,9 @@ fn not_used_card(assessed: &Assessed, context: &CardContext<'_>) -> Card {
     ));
     Card {
         uuid: (context.uuid)(),
-        summary: "Some chart data could not be used by the leg-cramp screen; check units and status.".into(),
+        summary:
+            "Some chart data could not be used by the leg-cramp screen; check units and status."
+                .into(),
         detail,
         indicator: Indicator::Info,
         source: Source {
@@ -486,7 +522,10 @@ mod tests {
     #[test]
     fn summaries_are_cut_below_140_characters() {
         let long = "x".repeat(300);
-        assert_eq!(truncate(&long, MAX_SUMMARY_CHARS).chars().count(), MAX_SUMMARY_CHARS);
+        assert_eq!(
+            truncate(&long, MAX_SUMMARY_CHARS).chars().count(),
+            MAX_SUMMARY_CHARS
+        );
         assert_eq!(truncate("short", MAX_SUMMARY_CHARS), "short");
     }
 }

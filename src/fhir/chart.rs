@@ -118,12 +118,32 @@ const CONDITION_CODES: &[ConditionCode] = &[
     cc(ICD10CM, "N18.9", Effect::Kidney(None)),
     cc(SNOMED, "709044004", Effect::Kidney(None)),
     cc(SNOMED, "46177005", Effect::Kidney(Some(pb::CkdStage::G5))),
-    cc(ICD10CM, "I73.9", Effect::Yes("known_peripheral_artery_disease")),
-    cc(ICD10CM, "I70.213", Effect::Yes("known_peripheral_artery_disease")),
-    cc(SNOMED, "399957001", Effect::Yes("known_peripheral_artery_disease")),
+    cc(
+        ICD10CM,
+        "I73.9",
+        Effect::Yes("known_peripheral_artery_disease"),
+    ),
+    cc(
+        ICD10CM,
+        "I70.213",
+        Effect::Yes("known_peripheral_artery_disease"),
+    ),
+    cc(
+        SNOMED,
+        "399957001",
+        Effect::Yes("known_peripheral_artery_disease"),
+    ),
     cc(ICD10CM, "E03.9", Effect::Thyroid(pb::Thyroid::Hypo)),
-    cc(ICD10CM, "M48.061", Effect::Yes("spinal_stenosis_or_disc_disease")),
-    cc(ICD10CM, "M48.062", Effect::Yes("spinal_stenosis_or_disc_disease")),
+    cc(
+        ICD10CM,
+        "M48.061",
+        Effect::Yes("spinal_stenosis_or_disc_disease"),
+    ),
+    cc(
+        ICD10CM,
+        "M48.062",
+        Effect::Yes("spinal_stenosis_or_disc_disease"),
+    ),
     past(ICD10CM, "I82.401"),
     past(ICD10CM, "I82.402"),
     past(SNOMED, "128053003"),
@@ -203,8 +223,14 @@ pub const LABS: &[Lab] = &[
         field: "hba1c_percent",
         codes: &[
             ("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),
-            ("17856-6", "Hemoglobin A1c/Hemoglobin.total in Blood by HPLC"),
-            ("4549-2", "Hemoglobin A1c/Hemoglobin.total in Blood by Electrophoresis"),
+            (
+                "17856-6",
+                "Hemoglobin A1c/Hemoglobin.total in Blood by HPLC",
+            ),
+            (
+                "4549-2",
+                "Hemoglobin A1c/Hemoglobin.total in Blood by Electrophoresis",
+            ),
         ],
         units: &[("%", 1.0)],
         set: |l| &mut l.hba1c_percent,
@@ -312,7 +338,12 @@ fn pointer(resource_type: &str, id: Option<&String>) -> String {
     }
 }
 
-fn apply_patient(history: &mut pb::CrampHistory, patient: &Patient, today: Date, out: &mut Provenance) {
+fn apply_patient(
+    history: &mut pb::CrampHistory,
+    patient: &Patient,
+    today: Date,
+    out: &mut Provenance,
+) {
     let resource = pointer("Patient", patient.id.as_ref());
     let patient_answers = history.patient.get_or_insert_with(pb::Patient::default);
     if patient_answers.age_years.is_some() {
@@ -326,7 +357,10 @@ fn apply_patient(history: &mut pb::CrampHistory, patient: &Patient, today: Date,
             patient_answers.age_years = Some(age);
             out.used("patient.age_years".into(), &resource);
         }
-        None => out.not_used(&resource, "birthDate is not a FHIR date on or before the request date"),
+        None => out.not_used(
+            &resource,
+            "birthDate is not a FHIR date on or before the request date",
+        ),
     }
 }
 
@@ -386,7 +420,9 @@ fn apply_condition(history: &mut pb::CrampHistory, condition: &Condition, out: &
         if !code.has_code(entry.system, &[entry.code]) || (inactive && !entry.history_counts) {
             continue;
         }
-        let conditions = history.conditions.get_or_insert_with(pb::Conditions::default);
+        let conditions = history
+            .conditions
+            .get_or_insert_with(pb::Conditions::default);
         let field = match entry.effect {
             Effect::Yes(field) => {
                 if let Some(slot) = yes_field(conditions, field) {
@@ -395,7 +431,11 @@ fn apply_condition(history: &mut pb::CrampHistory, condition: &Condition, out: &
                 field
             }
             Effect::Diabetes(kind) => {
-                let open = [pb::Diabetes::Unspecified, pb::Diabetes::None, pb::Diabetes::Prediabetes];
+                let open = [
+                    pb::Diabetes::Unspecified,
+                    pb::Diabetes::None,
+                    pb::Diabetes::Prediabetes,
+                ];
                 if open.iter().any(|d| *d as i32 == conditions.diabetes) {
                     conditions.diabetes = kind as i32;
                 }
@@ -432,7 +472,11 @@ fn yes_field<'a>(conditions: &'a mut pb::Conditions, field: &str) -> Option<&'a 
     }
 }
 
-fn apply_observation(history: &mut pb::CrampHistory, observation: &Observation, out: &mut Provenance) {
+fn apply_observation(
+    history: &mut pb::CrampHistory,
+    observation: &Observation,
+    out: &mut Provenance,
+) {
     let Some(code) = observation.code.as_ref() else {
         return;
     };
@@ -460,7 +504,10 @@ fn apply_observation(history: &mut pb::CrampHistory, observation: &Observation, 
         return;
     };
     if quantity.comparator.is_some() {
-        out.not_used(&resource, "the value is a bound (it has a comparator), not a measurement");
+        out.not_used(
+            &resource,
+            "the value is a bound (it has a comparator), not a measurement",
+        );
         return;
     }
     let Some(value) = quantity.value.as_ref().and_then(serde_json::Value::as_f64) else {
@@ -535,7 +582,10 @@ pub fn medication(
     today: Date,
     out: &mut Provenance,
 ) -> Option<pb::Medication> {
-    let kind = medication.resource_type.as_deref().unwrap_or("MedicationRequest");
+    let kind = medication
+        .resource_type
+        .as_deref()
+        .unwrap_or("MedicationRequest");
     let resource = pointer(kind, medication.id.as_ref());
     let Some(concept) = drug(medication, chart) else {
         out.not_used(
@@ -575,14 +625,20 @@ pub fn medication(
         .flatten()
         .any(|s| s.chars().count() > MAX_STRING_CHARS)
     {
-        out.not_used(&resource, format!("a name or code is longer than {MAX_STRING_CHARS} characters"));
+        out.not_used(
+            &resource,
+            format!("a name or code is longer than {MAX_STRING_CHARS} characters"),
+        );
         return None;
     }
     let started = medication
         .authored_on
         .as_deref()
         .or(medication.effective_date_time.as_deref())
-        .or(medication.effective_period.as_ref().and_then(|p| p.start.as_deref()))
+        .or(medication
+            .effective_period
+            .as_ref()
+            .and_then(|p| p.start.as_deref()))
         .and_then(parse_date);
     let weeks_since_started = started
         .filter(|d| *d <= today)
@@ -630,7 +686,10 @@ fn apply_medication(
     if history.medications.iter().any(|m| same_drug(m, &wire)) {
         return;
     }
-    let kind = medication_use.resource_type.as_deref().unwrap_or("MedicationRequest");
+    let kind = medication_use
+        .resource_type
+        .as_deref()
+        .unwrap_or("MedicationRequest");
     let resource = pointer(kind, medication_use.id.as_ref());
     if history.medications.len() >= MAX_MEDICATIONS {
         out.not_used(&resource, "the medication list is already at its limit");
@@ -688,9 +747,11 @@ mod tests {
         let mut history = pb::CrampHistory::default();
         let mut out = Provenance::default();
         let obs = |id: &str, loinc: &str, value: f64, unit: &str| {
-            observation(json!({"resourceType": "Observation", "id": id, "status": "final",
+            observation(
+                json!({"resourceType": "Observation", "id": id, "status": "final",
                 "code": {"coding": [{"system": LOINC, "code": loinc}]},
-                "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}))
+                "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}),
+            )
         };
         for o in [
             obs("mg", "19123-9", 0.7, "mmol/L"),
@@ -708,7 +769,10 @@ mod tests {
         assert_eq!(labs.potassium_mmol_l, Some(3.2));
         assert_eq!(out.not_used.len(), 1);
         assert_eq!(out.not_used[0].resource, "Observation/k");
-        assert_eq!(out.pointers["findings.labs.potassium_mmol_l"], "Observation/k2");
+        assert_eq!(
+            out.pointers["findings.labs.potassium_mmol_l"],
+            "Observation/k2"
+        );
     }
 
     #[test]
@@ -738,12 +802,20 @@ mod tests {
             apply_condition(&mut history, &condition, &mut out);
         }
         let c = history.conditions.unwrap();
-        assert_eq!(c.diabetes, pb::Diabetes::Type1 as i32, "the questionnaire's type stays");
+        assert_eq!(
+            c.diabetes,
+            pb::Diabetes::Type1 as i32,
+            "the questionnaire's type stays"
+        );
         assert_eq!(c.known_peripheral_artery_disease, Some(true));
         assert_eq!(c.chronic_kidney_disease, Some(true));
         assert_eq!(c.ckd_stage, pb::CkdStage::G5 as i32);
         assert_eq!(c.on_dialysis, None);
-        assert_eq!(c.prior_dvt_or_pe, Some(true), "a resolved clot is still a prior clot");
+        assert_eq!(
+            c.prior_dvt_or_pe,
+            Some(true),
+            "a resolved clot is still a prior clot"
+        );
         assert_eq!(c.thyroid, 0, "a resolved hypothyroidism is not used");
     }
 
@@ -755,18 +827,20 @@ mod tests {
             .unwrap()],
             ..Chart::default()
         };
-        let request: MedicationUse = serde_json::from_value(json!({"resourceType": "MedicationRequest",
+        let request: MedicationUse =
+            serde_json::from_value(json!({"resourceType": "MedicationRequest",
             "id": "r1", "status": "active", "authoredOn": "2026-02-15",
             "medicationReference": {"reference": "Medication/m1"}}))
-        .unwrap();
+            .unwrap();
         let mut out = Provenance::default();
         let wire = medication(&request, &chart, date(2026, 3, 15), &mut out).unwrap();
         assert_eq!(wire.name, "hydrochlorothiazide");
         assert_eq!(wire.rxnorm_cui.as_deref(), Some("5487"));
         assert_eq!(wire.weeks_since_started, Some(4));
-        let dangling: MedicationUse = serde_json::from_value(json!({"resourceType": "MedicationRequest",
+        let dangling: MedicationUse =
+            serde_json::from_value(json!({"resourceType": "MedicationRequest",
             "id": "r2", "status": "active", "medicationReference": {"reference": "Medication/zz"}}))
-        .unwrap();
+            .unwrap();
         assert!(medication(&dangling, &chart, date(2026, 3, 15), &mut out).is_none());
         assert_eq!(out.not_used[0].resource, "MedicationRequest/r2");
     }

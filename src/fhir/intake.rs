@@ -105,7 +105,7 @@ pub fn assess(
     request_id: &str,
     response: &QuestionnaireResponse,
     chart: &Chart,
-    extra_medications: &[pb::Medication],
+    extra_medications: &[(pb::Medication, String)],
     today: Date,
 ) -> Result<Assessed, Vec<FieldViolation>> {
     let mapped = questionnaire_response::map(response)?;
@@ -120,13 +120,14 @@ pub fn assess(
         Some(id) if !id.is_empty() => Reference::to(format!("QuestionnaireResponse/{id}")),
         _ => Reference::display("The submitted intake QuestionnaireResponse"),
     });
-    for medication in extra_medications {
+    // Orders being placed (order-select) come first, so a chart copy of the same drug is
+    // recognised as a duplicate; their pointer is the draft order.
+    for (medication, pointer) in extra_medications {
         let index = history.medications.len();
         history.medications.push(medication.clone());
-        provenance.pointers.insert(
-            format!("medications[{index}].name"),
-            "context.draftOrders".to_owned(),
-        );
+        provenance
+            .pointers
+            .insert(format!("medications[{index}].name"), pointer.clone());
     }
     chart::apply(&mut history, chart, today, &mut provenance);
 

@@ -137,16 +137,43 @@ pub const GROUPS: &[Group] = &[
         repeats: false,
         groups: &[],
         items: &[
-            q("cramps.locations", Answer::MultiChoice(names!(Location)), "Where is it felt?"),
-            q("cramps.laterality", Answer::Choice(names!(Laterality)), "One leg or both?"),
-            q("cramps.contexts", Answer::MultiChoice(names!(Context)), "When does it happen?"),
+            q(
+                "cramps.locations",
+                Answer::MultiChoice(names!(Location)),
+                "Where is it felt?",
+            ),
+            q(
+                "cramps.laterality",
+                Answer::Choice(names!(Laterality)),
+                "One leg or both?",
+            ),
+            q(
+                "cramps.contexts",
+                Answer::MultiChoice(names!(Context)),
+                "When does it happen?",
+            ),
             dec("cramps.episodes_per_week", "How many episodes a week?"),
-            int("cramps.typical_duration_seconds", "How long does one episode last (seconds)?"),
-            int("cramps.weeks_since_onset", "How many weeks ago did it start?"),
-            int("cramps.hours_since_onset", "If there is sudden pain now: how many hours ago did it start?"),
-            int("cramps.severity", "How bad is it, from 0 (none) to 10 (worst)?"),
+            int(
+                "cramps.typical_duration_seconds",
+                "How long does one episode last (seconds)?",
+            ),
+            int(
+                "cramps.weeks_since_onset",
+                "How many weeks ago did it start?",
+            ),
+            int(
+                "cramps.hours_since_onset",
+                "If there is sudden pain now: how many hours ago did it start?",
+            ),
+            int(
+                "cramps.severity",
+                "How bad is it, from 0 (none) to 10 (worst)?",
+            ),
             when(
-                b("cramps.worse_uphill_or_hurrying", "Is the pain worse walking uphill or hurrying?"),
+                b(
+                    "cramps.worse_uphill_or_hurrying",
+                    "Is the pain worse walking uphill or hurrying?",
+                ),
                 WALKING,
             ),
             b(
@@ -161,19 +188,46 @@ pub const GROUPS: &[Group] = &[
                 ),
                 WALKING,
             ),
-            b("cramps.relieved_by_sitting_or_bending_forward", "Is it relieved by sitting down or bending forward?"),
-            b("cramps.relieved_by_hanging_leg_down", "Is it relieved by hanging the leg down over the edge of the bed?"),
-            b("cramps.relieved_by_stretching", "Is it relieved by stretching the muscle?"),
+            b(
+                "cramps.relieved_by_sitting_or_bending_forward",
+                "Is it relieved by sitting down or bending forward?",
+            ),
+            b(
+                "cramps.relieved_by_hanging_leg_down",
+                "Is it relieved by hanging the leg down over the edge of the bed?",
+            ),
+            b(
+                "cramps.relieved_by_stretching",
+                "Is it relieved by stretching the muscle?",
+            ),
             when(
-                int("cramps.pain_free_walking_meters", "How far can you walk before it starts (meters)?"),
+                int(
+                    "cramps.pain_free_walking_meters",
+                    "How far can you walk before it starts (meters)?",
+                ),
                 WALKING,
             ),
-            b("cramps.sudden_onset", "Did it begin suddenly (within minutes to hours)?"),
-            b("cramps.persistent_pain", "Is the pain constant, rather than coming and going?"),
-            b("cramps.pain_out_of_proportion", "Is the pain severe, unlike usual cramps, and not eased by the usual measures?"),
-            b("cramps.visible_muscle_tightening", "Does the muscle visibly harden or knot during an episode?"),
+            b(
+                "cramps.sudden_onset",
+                "Did it begin suddenly (within minutes to hours)?",
+            ),
+            b(
+                "cramps.persistent_pain",
+                "Is the pain constant, rather than coming and going?",
+            ),
+            b(
+                "cramps.pain_out_of_proportion",
+                "Is the pain severe, unlike usual cramps, and not eased by the usual measures?",
+            ),
+            b(
+                "cramps.visible_muscle_tightening",
+                "Does the muscle visibly harden or knot during an episode?",
+            ),
             b("cramps.wakes_from_sleep", "Does it wake you from sleep?"),
-            b("cramps.limits_daily_activities", "Does it limit your daily activities?"),
+            b(
+                "cramps.limits_daily_activities",
+                "Does it limit your daily activities?",
+            ),
         ],
     },
     Group {
@@ -185,26 +239,66 @@ pub const GROUPS: &[Group] = &[
             b("symptoms.numbness", "Numbness in the legs or feet?"),
             b("symptoms.tingling", "Tingling or pins and needles?"),
             b("symptoms.burning_pain", "Burning pain in the feet or legs?"),
-            b("symptoms.reduced_feeling_in_feet", "Reduced feeling in the feet?"),
-            b("symptoms.cannot_feel_temperature_with_feet", "Cannot feel hot or cold with the feet?"),
+            b(
+                "symptoms.reduced_feeling_in_feet",
+                "Reduced feeling in the feet?",
+            ),
+            b(
+                "symptoms.cannot_feel_temperature_with_feet",
+                "Cannot feel hot or cold with the feet?",
+            ),
             b("symptoms.muscle_weakness", "Muscle weakness?"),
-            b("symptoms.proximal_weakness", "Trouble rising from a chair or climbing stairs?"),
+            b(
+                "symptoms.proximal_weakness",
+                "Trouble rising from a chair or climbing stairs?",
+            ),
             b("symptoms.sudden_weakness", "Sudden weakness?"),
             b("symptoms.difficulty_walking", "Difficulty walking?"),
-            b("symptoms.cannot_move_foot_or_toes", "Cannot move the foot or toes?"),
+            b(
+                "symptoms.cannot_move_foot_or_toes",
+                "Cannot move the foot or toes?",
+            ),
             b("symptoms.back_pain", "Back pain?"),
-            b("symptoms.pain_radiating_down_leg", "Pain radiating down the leg?"),
-            b("symptoms.saddle_numbness", "Numbness between the legs or around the buttocks (saddle area)?"),
-            b("symptoms.bladder_or_bowel_changes", "New problems controlling the bladder or bowel?"),
-            b("symptoms.tingling_around_mouth", "Tingling around the mouth?"),
-            b("symptoms.hand_or_foot_spasms", "Spasms of the hands or feet?"),
+            b(
+                "symptoms.pain_radiating_down_leg",
+                "Pain radiating down the leg?",
+            ),
+            b(
+                "symptoms.saddle_numbness",
+                "Numbness between the legs or around the buttocks (saddle area)?",
+            ),
+            b(
+                "symptoms.bladder_or_bowel_changes",
+                "New problems controlling the bladder or bowel?",
+            ),
+            b(
+                "symptoms.tingling_around_mouth",
+                "Tingling around the mouth?",
+            ),
+            b(
+                "symptoms.hand_or_foot_spasms",
+                "Spasms of the hands or feet?",
+            ),
             b("symptoms.cold_feet", "Cold feet?"),
             b("symptoms.foot_pale_or_blue", "Is a foot pale or blue?"),
-            b("symptoms.skin_changes_on_legs", "Shiny skin or a change of colour or texture on the legs?"),
+            b(
+                "symptoms.skin_changes_on_legs",
+                "Shiny skin or a change of colour or texture on the legs?",
+            ),
             b("symptoms.hair_loss_on_legs", "Hair loss on the legs?"),
-            b("symptoms.slow_healing_foot_wounds", "Wounds on the feet that heal slowly?"),
-            b("symptoms.dry_cracked_feet", "Dry, cracked skin on the feet?"),
-            q("symptoms.leg_swelling", Answer::Choice(names!(Swelling)), "Leg swelling?"),
+            b(
+                "symptoms.slow_healing_foot_wounds",
+                "Wounds on the feet that heal slowly?",
+            ),
+            b(
+                "symptoms.dry_cracked_feet",
+                "Dry, cracked skin on the feet?",
+            ),
+            q(
+                "symptoms.leg_swelling",
+                Answer::Choice(names!(Swelling)),
+                "Leg swelling?",
+            ),
             b("symptoms.calf_redness", "Redness of the calf?"),
             b("symptoms.calf_warmth", "Warmth of the calf?"),
             b("symptoms.calf_tenderness", "Tenderness of the calf?"),
@@ -215,20 +309,42 @@ pub const GROUPS: &[Group] = &[
             b("symptoms.coughing_blood", "Coughing up blood?"),
             b("symptoms.palpitations", "Palpitations?"),
             b("symptoms.fainting", "Fainting?"),
-            q("symptoms.urine_color", Answer::Choice(names!(UrineColor)), "Colour of the urine?"),
-            b("symptoms.reduced_urine_output", "Passing less urine than usual?"),
-            b("symptoms.urination_changes", "Changes in urination (more at night, foamy, less)?"),
+            q(
+                "symptoms.urine_color",
+                Answer::Choice(names!(UrineColor)),
+                "Colour of the urine?",
+            ),
+            b(
+                "symptoms.reduced_urine_output",
+                "Passing less urine than usual?",
+            ),
+            b(
+                "symptoms.urination_changes",
+                "Changes in urination (more at night, foamy, less)?",
+            ),
             b("symptoms.ankle_swelling", "Swollen ankles?"),
             b("symptoms.metallic_taste", "A metallic taste in the mouth?"),
             b("symptoms.itching", "Itching?"),
-            b("symptoms.unexplained_weight_change", "Unexplained weight change?"),
+            b(
+                "symptoms.unexplained_weight_change",
+                "Unexplained weight change?",
+            ),
             b("symptoms.persistent_fatigue", "Persistent tiredness?"),
             b("symptoms.thirst", "Unusual thirst?"),
             b("symptoms.dry_mouth", "Dry mouth?"),
-            b("symptoms.dizziness_on_standing", "Dizziness on standing up?"),
-            b("symptoms.generalized_muscle_aches", "Aching muscles all over?"),
+            b(
+                "symptoms.dizziness_on_standing",
+                "Dizziness on standing up?",
+            ),
+            b(
+                "symptoms.generalized_muscle_aches",
+                "Aching muscles all over?",
+            ),
             b("symptoms.muscle_stiffness", "Muscle stiffness?"),
-            b("symptoms.cold_intolerance", "Feeling the cold more than others?"),
+            b(
+                "symptoms.cold_intolerance",
+                "Feeling the cold more than others?",
+            ),
             b("symptoms.weight_gain", "Weight gain?"),
             b("symptoms.constipation", "Constipation?"),
             b("symptoms.confusion", "Confusion?"),
@@ -240,40 +356,101 @@ pub const GROUPS: &[Group] = &[
         repeats: false,
         groups: &[],
         items: &[
-            q("conditions.diabetes", Answer::Choice(names!(Diabetes)), "Diabetes?"),
+            q(
+                "conditions.diabetes",
+                Answer::Choice(names!(Diabetes)),
+                "Diabetes?",
+            ),
             when(
-                int("conditions.diabetes_years", "Years since diabetes was diagnosed"),
+                int(
+                    "conditions.diabetes_years",
+                    "Years since diabetes was diagnosed",
+                ),
                 &[
                     When::Coded("conditions.diabetes", "DIABETES_TYPE_1"),
                     When::Coded("conditions.diabetes", "DIABETES_TYPE_2"),
                 ],
             ),
-            q("conditions.smoking", Answer::Choice(names!(Smoking)), "Smoking?"),
+            q(
+                "conditions.smoking",
+                Answer::Choice(names!(Smoking)),
+                "Smoking?",
+            ),
             b("conditions.hypertension", "High blood pressure?"),
             b("conditions.high_cholesterol", "High cholesterol?"),
-            b("conditions.coronary_or_cerebrovascular_disease", "Heart disease or a stroke?"),
-            b("conditions.known_peripheral_artery_disease", "Known narrowing of the leg arteries (peripheral artery disease)?"),
-            b("conditions.family_history_of_pad", "Peripheral artery disease in the family?"),
-            b("conditions.chronic_kidney_disease", "Chronic kidney disease?"),
+            b(
+                "conditions.coronary_or_cerebrovascular_disease",
+                "Heart disease or a stroke?",
+            ),
+            b(
+                "conditions.known_peripheral_artery_disease",
+                "Known narrowing of the leg arteries (peripheral artery disease)?",
+            ),
+            b(
+                "conditions.family_history_of_pad",
+                "Peripheral artery disease in the family?",
+            ),
+            b(
+                "conditions.chronic_kidney_disease",
+                "Chronic kidney disease?",
+            ),
             when(
-                q("conditions.ckd_stage", Answer::Choice(names!(CkdStage)), "Kidney disease stage (GFR category)"),
+                q(
+                    "conditions.ckd_stage",
+                    Answer::Choice(names!(CkdStage)),
+                    "Kidney disease stage (GFR category)",
+                ),
                 &[When::Is("conditions.chronic_kidney_disease", true)],
             ),
             b("conditions.on_dialysis", "On dialysis?"),
             b("conditions.liver_disease", "Liver disease?"),
-            b("conditions.spinal_stenosis_or_disc_disease", "Spinal stenosis or a slipped disc?"),
-            b("conditions.prior_dvt_or_pe", "Ever had a blood clot in a leg or lung?"),
-            b("conditions.active_cancer", "Cancer under treatment or treated within 6 months?"),
-            b("conditions.atrial_fibrillation", "Atrial fibrillation (irregular heartbeat)?"),
+            b(
+                "conditions.spinal_stenosis_or_disc_disease",
+                "Spinal stenosis or a slipped disc?",
+            ),
+            b(
+                "conditions.prior_dvt_or_pe",
+                "Ever had a blood clot in a leg or lung?",
+            ),
+            b(
+                "conditions.active_cancer",
+                "Cancer under treatment or treated within 6 months?",
+            ),
+            b(
+                "conditions.atrial_fibrillation",
+                "Atrial fibrillation (irregular heartbeat)?",
+            ),
             b("conditions.chronic_lung_disease", "Chronic lung disease?"),
             b("conditions.heavy_alcohol_use", "Heavy alcohol use?"),
-            b("conditions.recent_vomiting_or_diarrhea", "Recent vomiting or diarrhoea?"),
-            b("conditions.recent_surgery", "Surgery within the last 12 weeks?"),
-            b("conditions.bedridden_3_days_or_more", "Bedridden for 3 days or more recently?"),
-            b("conditions.recent_long_travel", "A journey of 4 hours or more within the last 4 weeks?"),
-            b("conditions.leg_cast_or_recent_leg_fracture", "A leg in a cast or a recent leg fracture?"),
-            b("conditions.leg_paralysis_or_paresis", "Paralysis or weakness of a leg from a nerve condition?"),
-            q("conditions.thyroid", Answer::Choice(names!(Thyroid)), "Thyroid condition?"),
+            b(
+                "conditions.recent_vomiting_or_diarrhea",
+                "Recent vomiting or diarrhoea?",
+            ),
+            b(
+                "conditions.recent_surgery",
+                "Surgery within the last 12 weeks?",
+            ),
+            b(
+                "conditions.bedridden_3_days_or_more",
+                "Bedridden for 3 days or more recently?",
+            ),
+            b(
+                "conditions.recent_long_travel",
+                "A journey of 4 hours or more within the last 4 weeks?",
+            ),
+            b(
+                "conditions.leg_cast_or_recent_leg_fracture",
+                "A leg in a cast or a recent leg fracture?",
+            ),
+            b(
+                "conditions.leg_paralysis_or_paresis",
+                "Paralysis or weakness of a leg from a nerve condition?",
+            ),
+            q(
+                "conditions.thyroid",
+                Answer::Choice(names!(Thyroid)),
+                "Thyroid condition?",
+            ),
         ],
     },
     Group {
@@ -282,10 +459,25 @@ pub const GROUPS: &[Group] = &[
         repeats: true,
         groups: &[],
         items: &[
-            required(q("medications.name", Answer::String, "Name as written on the pack or prescription")),
-            int("medications.weeks_since_started", "Weeks since it was started"),
-            q("medications.rxnorm_cui", Answer::String, "RxNorm concept id, if known"),
-            q("medications.atc_code", Answer::String, "WHO ATC code, if known"),
+            required(q(
+                "medications.name",
+                Answer::String,
+                "Name as written on the pack or prescription",
+            )),
+            int(
+                "medications.weeks_since_started",
+                "Weeks since it was started",
+            ),
+            q(
+                "medications.rxnorm_cui",
+                Answer::String,
+                "RxNorm concept id, if known",
+            ),
+            q(
+                "medications.atc_code",
+                Answer::String,
+                "WHO ATC code, if known",
+            ),
             b("medications.recently_stopped", "Recently stopped?"),
         ],
     },
@@ -295,17 +487,42 @@ pub const GROUPS: &[Group] = &[
         repeats: false,
         groups: &[],
         items: &[
-            q("lifestyle.activity_level", Answer::Choice(names!(ActivityLevel)), "How active are you?"),
-            dec("lifestyle.daily_fluid_liters", "How much do you drink a day (liters)?"),
-            b("lifestyle.recent_unaccustomed_strenuous_exercise", "Recent strenuous exercise you are not used to?"),
-            b("lifestyle.skips_warm_up_or_cool_down", "Do you skip warming up or cooling down?"),
-            b("lifestyle.hot_environment_or_heavy_sweating", "Heat or heavy sweating?"),
+            q(
+                "lifestyle.activity_level",
+                Answer::Choice(names!(ActivityLevel)),
+                "How active are you?",
+            ),
+            dec(
+                "lifestyle.daily_fluid_liters",
+                "How much do you drink a day (liters)?",
+            ),
+            b(
+                "lifestyle.recent_unaccustomed_strenuous_exercise",
+                "Recent strenuous exercise you are not used to?",
+            ),
+            b(
+                "lifestyle.skips_warm_up_or_cool_down",
+                "Do you skip warming up or cooling down?",
+            ),
+            b(
+                "lifestyle.hot_environment_or_heavy_sweating",
+                "Heat or heavy sweating?",
+            ),
             b("lifestyle.prolonged_sitting", "Long periods of sitting?"),
             b("lifestyle.prolonged_standing", "Long periods of standing?"),
             b("lifestyle.limited_sun_exposure", "Little time in the sun?"),
-            b("lifestyle.tight_or_unsupportive_footwear", "Tight or unsupportive shoes?"),
-            b("lifestyle.tight_clothing_on_legs_or_waist", "Tight clothing on the legs or waist?"),
-            b("lifestyle.sleeps_with_toes_pointed", "Do you sleep with the toes pointed?"),
+            b(
+                "lifestyle.tight_or_unsupportive_footwear",
+                "Tight or unsupportive shoes?",
+            ),
+            b(
+                "lifestyle.tight_clothing_on_legs_or_waist",
+                "Tight clothing on the legs or waist?",
+            ),
+            b(
+                "lifestyle.sleeps_with_toes_pointed",
+                "Do you sleep with the toes pointed?",
+            ),
         ],
     },
     Group {
@@ -313,17 +530,44 @@ pub const GROUPS: &[Group] = &[
         text: "Examination findings (clinician)",
         repeats: false,
         items: &[
-            q("findings.foot_pulses", Answer::Choice(names!(Pulses)), "Foot pulses"),
+            q(
+                "findings.foot_pulses",
+                Answer::Choice(names!(Pulses)),
+                "Foot pulses",
+            ),
             dec("findings.ankle_brachial_index", "Ankle-brachial index"),
             dec("findings.toe_brachial_index", "Toe-brachial index"),
-            q("findings.monofilament_sensation", Answer::Choice(names!(Sensation)), "Monofilament sensation"),
-            q("findings.vibration_sense", Answer::Choice(names!(Sensation)), "Vibration sense (128 Hz)"),
+            q(
+                "findings.monofilament_sensation",
+                Answer::Choice(names!(Sensation)),
+                "Monofilament sensation",
+            ),
+            q(
+                "findings.vibration_sense",
+                Answer::Choice(names!(Sensation)),
+                "Vibration sense (128 Hz)",
+            ),
             int("findings.heart_rate_bpm", "Heart rate (beats per minute)"),
-            dec("findings.calf_circumference_difference_cm", "Calf circumference difference between legs (cm)"),
-            b("findings.pitting_edema_symptomatic_leg", "Pitting oedema of the symptomatic leg?"),
-            b("findings.deep_vein_tenderness", "Tenderness along the deep veins?"),
-            b("findings.collateral_superficial_veins", "Collateral superficial (non-varicose) veins?"),
-            b("findings.pain_on_passive_stretch", "Pain on passive stretch of the muscle?"),
+            dec(
+                "findings.calf_circumference_difference_cm",
+                "Calf circumference difference between legs (cm)",
+            ),
+            b(
+                "findings.pitting_edema_symptomatic_leg",
+                "Pitting oedema of the symptomatic leg?",
+            ),
+            b(
+                "findings.deep_vein_tenderness",
+                "Tenderness along the deep veins?",
+            ),
+            b(
+                "findings.collateral_superficial_veins",
+                "Collateral superficial (non-varicose) veins?",
+            ),
+            b(
+                "findings.pain_on_passive_stretch",
+                "Pain on passive stretch of the muscle?",
+            ),
         ],
         groups: &[Group {
             link_id: "findings.labs",
@@ -340,7 +584,10 @@ pub const GROUPS: &[Group] = &[
                 dec("findings.labs.hba1c_percent", "HbA1c (%)"),
                 dec("findings.labs.ck_u_l", "Creatine kinase (U/L)"),
                 dec("findings.labs.tsh_miu_l", "TSH (mIU/L)"),
-                dec("findings.labs.vitamin_d_ng_ml", "25-hydroxyvitamin D (ng/mL)"),
+                dec(
+                    "findings.labs.vitamin_d_ng_ml",
+                    "25-hydroxyvitamin D (ng/mL)",
+                ),
                 dec("findings.labs.vitamin_b12_pg_ml", "Vitamin B12 (pg/mL)"),
             ],
         }],
@@ -389,7 +636,11 @@ mod tests {
         let messages: BTreeMap<String, &prost_types::DescriptorProto> = fds
             .file
             .iter()
-            .flat_map(|f| f.message_type.iter().map(move |m| (format!(".{}.{}", f.package(), m.name()), m)))
+            .flat_map(|f| {
+                f.message_type
+                    .iter()
+                    .map(move |m| (format!(".{}.{}", f.package(), m.name()), m))
+            })
             .collect();
         let mut out = BTreeMap::new();
         fn walk(

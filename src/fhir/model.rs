@@ -67,7 +67,8 @@ impl CodeableConcept {
     #[must_use]
     pub fn has_code(&self, system: &str, codes: &[&str]) -> bool {
         self.coding.iter().any(|c| {
-            c.system.as_deref() == Some(system) && c.code.as_deref().is_some_and(|k| codes.contains(&k))
+            c.system.as_deref() == Some(system)
+                && c.code.as_deref().is_some_and(|k| codes.contains(&k))
         })
     }
 }
@@ -180,7 +181,10 @@ pub struct QrItem {
 /// value type against the item type and name the item when they disagree.
 #[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(missing_docs, reason = "one field per FHIR value[x] name, documented by the spec")]
+#[expect(
+    missing_docs,
+    reason = "one field per FHIR value[x] name, documented by the spec"
+)]
 pub struct QrAnswer {
     #[serde(default)]
     pub value_boolean: Option<Value>,

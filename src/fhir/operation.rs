@@ -88,7 +88,10 @@ fn read_parameters(parameters: &Parameters) -> Result<Inputs, HttpError> {
     for (i, parameter) in parameters.parameter.iter().enumerate() {
         let path = format!("parameter[{i}].resource");
         let Some(resource) = parameter.resource.as_ref() else {
-            return Err(HttpError::invalid(path, "is required: every parameter carries a resource"));
+            return Err(HttpError::invalid(
+                path,
+                "is required: every parameter carries a resource",
+            ));
         };
         let kind = resource.get("resourceType").and_then(Value::as_str);
         match (parameter.name.as_deref(), kind) {
@@ -102,7 +105,10 @@ fn read_parameters(parameters: &Parameters) -> Result<Inputs, HttpError> {
                 inputs.response = Some(from_value(resource, &path)?);
             }
             (Some("medication"), Some("MedicationRequest" | "MedicationStatement")) => {
-                inputs.chart.medications.push(from_value::<MedicationUse>(resource, &path)?);
+                inputs
+                    .chart
+                    .medications
+                    .push(from_value::<MedicationUse>(resource, &path)?);
             }
             (Some("medication"), Some("Medication")) => {
                 inputs
@@ -111,15 +117,30 @@ fn read_parameters(parameters: &Parameters) -> Result<Inputs, HttpError> {
                     .push(from_value::<Medication>(resource, &path)?);
             }
             (Some("condition"), Some("Condition")) => {
-                inputs.chart.conditions.push(from_value::<Condition>(resource, &path)?);
+                inputs
+                    .chart
+                    .conditions
+                    .push(from_value::<Condition>(resource, &path)?);
             }
             (Some("observation"), Some("Observation")) => {
-                inputs.chart.observations.push(from_value::<Observation>(resource, &path)?);
+                inputs
+                    .chart
+                    .observations
+                    .push(from_value::<Observation>(resource, &path)?);
             }
             (Some("patient"), Some("Patient")) => {
                 inputs.chart.patient = Some(from_value::<Patient>(resource, &path)?);
             }
-            (Some("questionnaireResponse" | "medication" | "condition" | "observation" | "patient"), _) => {
+            (
+                Some(
+                    "questionnaireResponse"
+                    | "medication"
+                    | "condition"
+                    | "observation"
+                    | "patient",
+                ),
+                _,
+            ) => {
                 return Err(HttpError::invalid(
                     format!("{path}.resourceType"),
                     "is not a resource type this parameter takes",

@@ -79,7 +79,10 @@ struct AnswerOption {
 /// The canonical URL of the Questionnaire served under `base_url`.
 #[must_use]
 pub fn canonical(base_url: &str) -> String {
-    format!("{}/fhir{QUESTIONNAIRE_PATH}", base_url.trim_end_matches('/'))
+    format!(
+        "{}/fhir{QUESTIONNAIRE_PATH}",
+        base_url.trim_end_matches('/')
+    )
 }
 
 /// The Questionnaire as served under `base_url`.
@@ -145,7 +148,11 @@ fn question(item: &Item, code_system: &str) -> QuestionnaireItem {
             },
             When::Coded(question, code) | When::NotCoded(question, code) => EnableWhen {
                 question,
-                operator: if matches!(w, When::Coded(..)) { "=" } else { "!=" },
+                operator: if matches!(w, When::Coded(..)) {
+                    "="
+                } else {
+                    "!="
+                },
                 answer_boolean: None,
                 answer_coding: Some(Coding::new(code_system, code, &display(code))),
             },
@@ -183,7 +190,11 @@ pub fn display(code: &str) -> String {
         .iter()
         .find(|p| code.starts_with(*p))
         .map_or(0, |p| p.len());
-    let words = code.get(prefix_end..).unwrap_or(code).replace('_', " ").to_lowercase();
+    let words = code
+        .get(prefix_end..)
+        .unwrap_or(code)
+        .replace('_', " ")
+        .to_lowercase();
     let mut chars = words.chars();
     chars
         .next()
@@ -226,10 +237,7 @@ mod tests {
         for item in link_ids::items() {
             if let Answer::Choice(names) | Answer::MultiChoice(names) = item.answer {
                 for name in names() {
-                    assert!(
-                        ENUM_PREFIXES.iter().any(|p| name.starts_with(p)),
-                        "{name}"
-                    );
+                    assert!(ENUM_PREFIXES.iter().any(|p| name.starts_with(p)), "{name}");
                 }
             }
         }
@@ -239,9 +247,8 @@ mod tests {
     #[test]
     fn the_committed_questionnaire_is_the_generated_one() {
         let settings = Settings::load(None, Some(std::collections::HashMap::new())).unwrap();
-        let generated = serde_json::to_string_pretty(&questionnaire(&settings.http.base_url))
-            .unwrap()
-            + "\n";
+        let generated =
+            serde_json::to_string_pretty(&questionnaire(&settings.http.base_url)).unwrap() + "\n";
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED_PATH);
         if std::env::var_os("UPDATE_FHIR").is_some() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

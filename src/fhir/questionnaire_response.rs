@@ -84,11 +84,17 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
         Some("completed" | "amended") => Some(ResponseStatus::Final),
         Some("in-progress" | "stopped") => Some(ResponseStatus::Preliminary),
         Some("entered-in-error") => {
-            mapper.fail("status", "is entered-in-error: the response must not be used");
+            mapper.fail(
+                "status",
+                "is entered-in-error: the response must not be used",
+            );
             None
         }
         _ => {
-            mapper.fail("status", "must be completed, amended, in-progress or stopped");
+            mapper.fail(
+                "status",
+                "must be completed, amended, in-progress or stopped",
+            );
             None
         }
     };
@@ -113,7 +119,10 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
     let history: pb::CrampHistory = serde_json::from_value(Value::Object(root)).map_err(|_| {
         // INVARIANT: every value was type-checked against the table, which a test proves agrees
         // with the proto, so the generated reader accepts it.
-        vec![FieldViolation::new("item", "could not be read as an intake history")]
+        vec![FieldViolation::new(
+            "item",
+            "could not be read as an intake history",
+        )]
     })?;
     Ok(MappedResponse {
         history,
@@ -149,7 +158,8 @@ struct Mapper {
 
 impl Mapper {
     fn fail(&mut self, field: &str, description: &str) {
-        self.violations.push(FieldViolation::new(field, description));
+        self.violations
+            .push(FieldViolation::new(field, description));
     }
 
     fn walk(&mut self, items: &[QrItem], medication: Option<usize>) {
@@ -178,7 +188,10 @@ impl Mapper {
             return;
         }
         let Some(definition) = link_ids::item(link_id) else {
-            self.fail(link_id, "is not an item of the cramp-cds intake Questionnaire");
+            self.fail(
+                link_id,
+                "is not an item of the cramp-cds intake Questionnaire",
+            );
             return;
         };
         let field = link_id.strip_prefix("medications.");
@@ -198,8 +211,7 @@ impl Mapper {
                     (Some(_), Some(index)) => self.medications.get_mut(index),
                     _ => Some(&mut self.root),
                 };
-                let inserted =
-                    target.is_some_and(|t| insert(t, field.unwrap_or(link_id), value));
+                let inserted = target.is_some_and(|t| insert(t, field.unwrap_or(link_id), value));
                 if inserted {
                     self.answered.insert(path, link_id.to_owned());
                 } else {
@@ -314,7 +326,10 @@ fn read_value(kind: Answer, name: &str, value: &Value) -> Result<Value, &'static
             .map(|s| Value::String(s.to_owned()))
             .ok_or(WRONG_TYPE),
         (Answer::Choice(names) | Answer::MultiChoice(names), "valueCoding") => {
-            let code = value.get("code").and_then(Value::as_str).ok_or(WRONG_TYPE)?;
+            let code = value
+                .get("code")
+                .and_then(Value::as_str)
+                .ok_or(WRONG_TYPE)?;
             let system = value.get("system").and_then(Value::as_str);
             if system.is_some_and(|s| !is_ours(s, super::CODE_SYSTEM_PATH)) {
                 return Err("has a coding from a code system other than the Questionnaire's own");
@@ -384,10 +399,16 @@ mod tests {
         assert_eq!(a.status, ResponseStatus::Final);
         let h = a.history;
         assert_eq!(h.patient.unwrap().age_years, Some(68));
-        assert_eq!(h.cramps.unwrap().contexts, [pb::Context::Walking as i32, pb::Context::Night as i32]);
+        assert_eq!(
+            h.cramps.unwrap().contexts,
+            [pb::Context::Walking as i32, pb::Context::Night as i32]
+        );
         assert_eq!(h.medications.len(), 2);
         assert_eq!(h.medications[0].weeks_since_started, Some(3));
-        assert_eq!(h.findings.unwrap().labs.unwrap().potassium_mmol_l, Some(3.1));
+        assert_eq!(
+            h.findings.unwrap().labs.unwrap().potassium_mmol_l,
+            Some(3.1)
+        );
         assert_eq!(a.answered["medications[1].name"], "medications.name");
     }
 
@@ -428,7 +449,8 @@ mod tests {
         r.resource_type = Some("Questionnaire".into());
         assert_eq!(fields(map(&r)), ["resourceType", "questionnaire", "status"]);
         r = response(json!([]));
-        r.questionnaire = Some("https://cds.example.org/fhir/Questionnaire/cramp-intake|2.0.0".into());
+        r.questionnaire =
+            Some("https://cds.example.org/fhir/Questionnaire/cramp-intake|2.0.0".into());
         assert_eq!(fields(map(&r)), ["questionnaire"]);
         r.questionnaire = Some("http://localhost:8080/fhir/Questionnaire/cramp-intake".into());
         r.status = Some("in-progress".into());

@@ -109,7 +109,12 @@ impl HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         // Field paths and fixed descriptions only: safe to log, useful for integrators.
-        let fields: Vec<String> = self.outcome().issue.into_iter().flat_map(|i| i.expression).collect();
+        let fields: Vec<String> = self
+            .outcome()
+            .issue
+            .into_iter()
+            .flat_map(|i| i.expression)
+            .collect();
         tracing::info!(status = self.status().as_u16(), fields = %fields.join(","), "request refused");
         let body = serde_json::to_vec(&self.outcome()).unwrap_or_default();
         (

@@ -2,10 +2,18 @@
 //! sockets and the real `cramp-cds` executable.
 
 mod binary;
+mod cds_hooks;
 mod cli;
+mod fhir;
+mod fhir_convert;
+mod fhir_vignettes;
 mod grpc;
+mod grpc_web;
 mod health;
 mod helpers;
+mod http;
+mod http_logs;
+mod http_support;
 mod logs;
 mod reflection;
 mod rules;

@@ -1,0 +1,380 @@
+//! The FHIR door over real HTTP: the published Questionnaire, the CapabilityStatement, and
+//! `$cramp-assess` (integration.md §6.5 "FHIR outputs" and the QuestionnaireResponse cases), plus
+//! the gRPC `questionnaire_response_json` input.
+
+use std::collections::BTreeSet;
+
+use cramp_cds::{fhir::link_ids, pb};
+use serde_json::{Value, json};
+
+use crate::{
+    fhir_convert::{canonical, now, parameters, questionnaire_response},
+    helpers::{BASE_URL, TestApp, repo_path, spawn_app_at, test_settings},
+    http_support::{Answer, assert_hygiene, save_fhir},
+};
+
+const ASSESS: &str = "/fhir/$cramp-assess";
+
+async fn app() -> TestApp {
+    spawn_app_at(test_settings(), Some(now())).await
+}
+
+fn history() -> Value {
+    json!({
+        "patient": {"age_years": 68, "sex": "SEX_MALE"},
+        "cramps": {"locations": ["LOCATION_CALF"], "contexts": ["CONTEXT_WALKING"],
+            "worse_uphill_or_hurrying": true, "relief_on_standing_still": "RELIEF_WITHIN_10_MINUTES"},
+        "conditions": {"smoking": "SMOKING_CURRENT"},
+        "findings": {"labs": {"potassium_mmol_l": 3.2}}
+    })
+}
+
+fn linked_ids(items: &[Value], out: &mut Vec<String>) {
+    for item in items {
+        out.push(item["linkId"].as_str().unwrap().to_owned());
+        linked_ids(item["item"].as_array().map_or(&[][..], Vec::as_slice), out);
+    }
+}
+
+#[tokio::test]
+async fn the_questionnaire_is_published_with_one_item_per_intake_field() {
+    let app = app().await;
+    let answer = app.http().get("/fhir/Questionnaire/cramp-intake").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type(), "application/fhir+json");
+    assert_hygiene(&answer.body, "Questionnaire");
+    save_fhir("questionnaire-served", &answer.body);
+    let q = &answer.body;
+    assert_eq!(
+        q["url"],
+        format!("{BASE_URL}/fhir/Questionnaire/cramp-intake")
+    );
+    assert_eq!(q["version"], "1.0.0");
+    let mut ids = Vec::new();
+    linked_ids(q["item"].as_array().unwrap(), &mut ids);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "linkIds are unique");
+    for item in link_ids::items() {
+        assert!(ids.iter().any(|id| id == item.link_id), "{}", item.link_id);
+    }
+    let medications = q["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["linkId"] == "medications")
+        .unwrap();
+    assert_eq!(medications["repeats"], true);
+    let children: Vec<&str> = medications["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["linkId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        BTreeSet::from_iter(children),
+        BTreeSet::from([
+            "medications.name",
+            "medications.weeks_since_started",
+            "medications.rxnorm_cui",
+            "medications.atc_code",
+            "medications.recently_stopped"
+        ])
+    );
+    let text = q.to_string();
+    assert!(text.contains("\"enableWhen\""));
+    assert!(text.contains("\"RELIEF_WITHIN_10_MINUTES\""));
+    assert!(text.contains(&format!("{BASE_URL}/fhir/CodeSystem/cramp-intake")));
+
+    // The committed copy is the same document for the default base URL; the validator reads it too.
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("fhir/Questionnaire-cramp-intake.json")).unwrap(),
+    )
+    .unwrap();
+    save_fhir("questionnaire-committed", &committed);
+    assert_eq!(
+        committed["item"],
+        q["item"]
+            .to_string()
+            .replace(BASE_URL, "http://127.0.0.1:8080")
+            .parse::<Value>()
+            .unwrap()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metadata_is_a_minimal_capability_statement() {
+    let app = app().await;
+    let answer = app.http().get("/fhir/metadata").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["resourceType"], "CapabilityStatement");
+    assert_eq!(answer.body["fhirVersion"], "4.0.1");
+    assert_eq!(
+        answer.body["rest"][0]["operation"][0]["name"],
+        "cramp-assess"
+    );
+    assert_hygiene(&answer.body, "CapabilityStatement");
+    save_fhir("capability-statement", &answer.body);
+    app.stop().await;
+}
+
+fn resources<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn cramp_assess_returns_a_collection_bundle_that_explains_itself() {
+    let app = app().await;
+    let response = questionnaire_response(&history(), "qr-7", true);
+    let extra = [
+        (
+            "patient",
+            json!({"resourceType": "Patient", "id": "pat-1", "birthDate": "1958-02-03",
+            "name": [{"family": "Zzqxfamily", "given": ["Zzqxgiven"]}]}),
+        ),
+        (
+            "medication",
+            json!({"resourceType": "MedicationStatement", "id": "ms-1", "status": "active",
+            "subject": {"reference": "Patient/pat-1"},
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "5487", "display": "hydrochlorothiazide"}]},
+            "effectiveDateTime": "2026-05-01"}),
+        ),
+        (
+            "condition",
+            json!({"resourceType": "Condition", "id": "c-1",
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I73.9"}]},
+            "subject": {"reference": "Patient/pat-1"}}),
+        ),
+        (
+            "observation",
+            json!({"resourceType": "Observation", "id": "o-1", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "19123-9"}]},
+            "valueQuantity": {"value": 0.6, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}}),
+        ),
+    ];
+    let answer = app
+        .http()
+        .post(ASSESS, &parameters(&response, &extra))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.content_type(), "application/fhir+json");
+    let bundle = &answer.body;
+    assert_hygiene(bundle, "Bundle");
+    save_fhir("bundle", bundle);
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "collection");
+    let allowed = ["RiskAssessment", "ServiceRequest", "DetectedIssue"];
+    for entry in bundle["entry"].as_array().unwrap() {
+        let full_url = entry["fullUrl"].as_str().unwrap();
+        uuid::Uuid::parse_str(full_url.strip_prefix("urn:uuid:").unwrap()).unwrap();
+        assert!(allowed.contains(&entry["resource"]["resourceType"].as_str().unwrap()));
+    }
+    assert!(
+        !answer.text.contains("Zzqx") && !answer.text.contains("1958-02-03"),
+        "no name or birth date"
+    );
+
+    let risk = resources(bundle, "RiskAssessment");
+    assert_eq!(risk.len(), 1);
+    let risk = risk[0];
+    assert_eq!(risk["status"], "final");
+    assert_eq!(risk["subject"]["reference"], "Patient/pat-1");
+    assert_eq!(
+        risk["method"]["coding"][0]["version"],
+        cramp_core::kb::VERSION
+    );
+    let basis: Vec<&str> = risk["basis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["reference"].as_str())
+        .collect();
+    for reference in [
+        "QuestionnaireResponse/qr-7",
+        "MedicationStatement/ms-1",
+        "Condition/c-1",
+        "Observation/o-1",
+    ] {
+        assert!(basis.contains(&reference), "{reference} not in {basis:?}");
+    }
+    for prediction in risk["prediction"].as_array().unwrap() {
+        assert_eq!(
+            prediction["qualitativeRisk"]["coding"][0]["system"],
+            "http://terminology.hl7.org/CodeSystem/risk-probability"
+        );
+        assert!(!prediction["rationale"].as_str().unwrap().is_empty());
+    }
+    let risk_url = bundle["entry"][0]["fullUrl"].as_str().unwrap();
+    let requests = resources(bundle, "ServiceRequest");
+    assert!(!requests.is_empty());
+    for request in requests {
+        assert_eq!(request["status"], "draft");
+        assert_eq!(request["intent"], "proposal");
+        assert_eq!(request["reasonReference"][0]["reference"], risk_url);
+        assert!(request["code"]["coding"][0]["code"].is_string());
+    }
+    let issues = resources(bundle, "DetectedIssue");
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["implicated"][0]["reference"] == "MedicationStatement/ms-1"),
+        "{issues:?}"
+    );
+    // The chart's magnesium (0.6 mmol/L = 1.46 mg/dL) was converted and read as low.
+    assert!(answer.text.contains("low magnesium"), "{}", answer.text);
+    app.stop().await;
+}
+
+async fn assess(app: &TestApp, response: &Value) -> Answer {
+    app.http().post(ASSESS, &parameters(response, &[])).await
+}
+
+#[tokio::test]
+async fn an_unknown_questionnaire_canonical_is_rejected() {
+    let app = app().await;
+    let mut response = questionnaire_response(&history(), "qr", false);
+    response["questionnaire"] = json!("https://example.org/fhir/Questionnaire/phq-9");
+    let answer = assess(&app, &response).await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.text.contains("questionnaire"));
+    save_fhir("operation-outcome", &answer.body);
+    response["questionnaire"] = json!(format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|2.0.0"));
+    assert_eq!(assess(&app, &response).await.status, 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_in_progress_response_gives_a_preliminary_assessment() {
+    let app = app().await;
+    let mut response = questionnaire_response(&history(), "qr", false);
+    response["status"] = json!("in-progress");
+    let answer = assess(&app, &response).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["entry"][0]["resource"]["status"], "preliminary");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn answers_nested_under_answers_are_read() {
+    let app = app().await;
+    let response = json!({
+        "resourceType": "QuestionnaireResponse", "questionnaire": canonical(), "status": "completed",
+        "item": [
+            {"linkId": "patient.age_years", "answer": [{"valueInteger": 61,
+                "item": [{"linkId": "symptoms.chest_pain", "answer": [{"valueBoolean": true}]}]}]}
+        ]
+    });
+    let answer = assess(&app, &response).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let risk = &answer.body["entry"][0]["resource"];
+    assert_eq!(
+        risk["prediction"][0]["qualitativeRisk"]["coding"][0]["code"],
+        "high"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_value_type_is_400_naming_only_the_link_id() {
+    let app = app().await;
+    let response = json!({
+        "resourceType": "QuestionnaireResponse", "questionnaire": canonical(), "status": "completed",
+        "item": [
+            {"linkId": "patient.age_years", "answer": [{"valueInteger": 61}]},
+            {"linkId": "cramps.severity", "answer": [{"valueString": "zzqx-severe"}]}
+        ]
+    });
+    let answer = assess(&app, &response).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.body["issue"][0]["expression"],
+        json!(["cramps.severity"])
+    );
+    assert!(!answer.text.contains("zzqx"), "{}", answer.text);
+    // A value the core rejects is named by its linkId too.
+    let response = questionnaire_response(&json!({"patient": {"age_years": 300}}), "qr", true);
+    let answer = assess(&app, &response).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.body["issue"][0]["expression"],
+        json!(["patient.age_years"])
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_naming_the_element() {
+    let app = app().await;
+    let http = app.http();
+    let answer = http
+        .post(
+            ASSESS,
+            &json!({"resourceType": "Parameters", "parameter": []}),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.text.contains("questionnaireResponse"));
+    let response = questionnaire_response(&history(), "qr", true);
+    let answer = http
+        .post(
+            ASSESS,
+            &parameters(
+                &response,
+                &[("allergy", json!({"resourceType": "AllergyIntolerance"}))],
+            ),
+        )
+        .await;
+    assert_eq!(
+        answer.body["issue"][0]["expression"],
+        json!(["parameter[1].name"])
+    );
+    let answer = http.post_text(ASSESS, "{\"resourceType\": ").await;
+    assert_eq!(answer.status, 400);
+    let answer = http
+        .post(
+            ASSESS,
+            &json!({"resourceType": "Parameters", "parameter": "x"}),
+        )
+        .await;
+    assert_eq!(answer.body["issue"][0]["expression"], json!(["parameter"]));
+    assert_eq!(http.get(ASSESS).await.status, 405);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn grpc_accepts_a_questionnaire_response_beside_history() {
+    let app = app().await;
+    let response = questionnaire_response(&history(), "qr", true);
+    let request = pb::AssessRequest {
+        request_id: "qr-grpc".into(),
+        input: Some(pb::assess_request::Input::QuestionnaireResponseJson(
+            response.to_string(),
+        )),
+    };
+    let from_qr = app.assess(request).await.unwrap().assessment.unwrap();
+    let from_history: pb::AssessRequest =
+        serde_json::from_value(json!({"request_id": "h", "history": history()})).unwrap();
+    let from_history = app.assess(from_history).await.unwrap().assessment.unwrap();
+    assert_eq!(from_qr, from_history);
+
+    let bad = json!({"resourceType": "QuestionnaireResponse", "questionnaire": canonical(), "status": "completed",
+        "item": [{"linkId": "patient.age_years", "answer": [{"valueBoolean": true}]}]});
+    let request = pb::AssessRequest {
+        request_id: "qr-bad".into(),
+        input: Some(pb::assess_request::Input::QuestionnaireResponseJson(
+            bad.to_string(),
+        )),
+    };
+    assert_eq!(
+        crate::helpers::bad_fields(app.assess(request).await),
+        ["questionnaire_response_json.patient.age_years"]
+    );
+    app.stop().await;
+}
