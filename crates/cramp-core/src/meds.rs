@@ -15,7 +15,7 @@ pub(crate) mod lexicon;
 mod normalize;
 
 use crate::input::Medication;
-use crate::kb::{codes, sources};
+use crate::kb::sources;
 use crate::output::{
     Citation, Coding, DrugClass, EvidenceStrength, MedicationFinding, MedicationMatch,
 };
@@ -92,15 +92,6 @@ pub(crate) fn mentions(name: &str, generic: &str) -> bool {
     normalize::words(name).iter().any(|w| w == generic)
 }
 
-/// The verified ATC coding for a code, with the reference's display.
-fn atc_coding(code: Option<&'static str>) -> Option<Coding> {
-    let code = code?;
-    codes::ALL
-        .iter()
-        .find(|c| c.system == codes::ATC && c.code == code)
-        .copied()
-}
-
 fn rxnorm_coding(ingredient: &'static str, code: Option<&'static str>) -> Option<Coding> {
     code.map(|code| Coding {
         system: RXNORM_SYSTEM,
@@ -111,8 +102,9 @@ fn rxnorm_coding(ingredient: &'static str, code: Option<&'static str>) -> Option
 
 /// What one medication line names, before the statin-interaction filter.
 fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication) -> Vec<Recognised> {
-    let topical = normalize::is_topical(&m.name);
-    let entry = |ing: &LexiconIngredient, match_kind, basis, source| {
+    let scan = lex.scan(&m.name);
+    let entry = |i: usize, match_kind, basis, source| {
+        let (ing, atc) = lex.entry(i)?;
         ing.role.class().map(|class| Recognised {
             index,
             input_name: m.name.clone(),
@@ -120,42 +112,51 @@ fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication) -> Vec<R
             class,
             match_kind,
             weeks_since_started: m.weeks_since_started,
-            atc: atc_coding(ing.atc),
+            atc,
             rxnorm: ing.rxnorm,
             basis,
             source,
         })
     };
     let mut out: Vec<Recognised> = Vec::new();
+    let mut coded: Option<usize> = None;
     let mut coded_class: Option<DrugClass> = None;
-    if let Some(ing) = m.rxnorm_cui.as_deref().and_then(|c| lex.by_rxnorm(c)) {
-        let code = ing.rxnorm.unwrap_or_default();
-        out.extend(entry(
-            ing,
-            MedicationMatch::Rxnorm,
-            Basis::Rxnorm(code),
-            None,
-        ));
+    if let Some(i) = m.rxnorm_cui.as_deref().and_then(|c| lex.by_rxnorm(c)) {
+        let code = lex
+            .entry(i)
+            .and_then(|(ing, _)| ing.rxnorm)
+            .unwrap_or_default();
+        coded = Some(i);
+        out.extend(entry(i, MedicationMatch::Rxnorm, Basis::Rxnorm(code), None));
     } else if let Some(code) = m.atc_code.as_deref().map(|c| {
         c.chars()
             .filter(|c| !c.is_whitespace())
             .collect::<String>()
             .to_uppercase()
     }) {
-        if let Some(ing) = lex.by_atc(&code) {
-            let atc = ing.atc.unwrap_or_default();
-            out.extend(entry(ing, MedicationMatch::Atc, Basis::Atc(atc), None));
+        if let Some(i) = lex.by_atc(&code) {
+            let atc = lex
+                .entry(i)
+                .and_then(|(ing, _)| ing.atc)
+                .unwrap_or_default();
+            coded = Some(i);
+            out.extend(entry(i, MedicationMatch::Atc, Basis::Atc(atc), None));
         } else if let Some((prefix, class, label)) =
             ATC_CLASSES.iter().find(|(p, _, _)| code.starts_with(p))
         {
             // The code names the class; the name may sharpen the ingredient within it.
             coded_class = Some(*class);
-            let named = lex
-                .identify(&m.name)
-                .into_iter()
-                .find(|n| n.role == MedicationRole::Culprit(*class));
-            match named.and_then(|n| lex.ingredient(n.ingredient)) {
-                Some(ing) => out.extend(entry(ing, MedicationMatch::Atc, Basis::Atc(prefix), None)),
+            let named = scan.hits.iter().find(|h| {
+                lex.entry(h.ingredient)
+                    .is_some_and(|(ing, _)| ing.role == MedicationRole::Culprit(*class))
+            });
+            match named {
+                Some(h) => out.extend(entry(
+                    h.ingredient,
+                    MedicationMatch::Atc,
+                    Basis::Atc(prefix),
+                    None,
+                )),
                 None => out.push(Recognised {
                     index,
                     input_name: m.name.clone(),
@@ -173,29 +174,29 @@ fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication) -> Vec<R
     }
     // Any other culprit the name carries still counts (a combination product, or a code that
     // names only one of its parts).
-    for named in lex.identify(&m.name) {
-        if out.iter().any(|r| r.ingredient == named.ingredient)
-            || coded_class.is_some_and(|c| named.role == MedicationRole::Culprit(c))
-        {
-            continue;
-        }
-        let Some(ing) = lex.ingredient(named.ingredient) else {
+    for h in &scan.hits {
+        let Some((ing, _)) = lex.entry(h.ingredient) else {
             continue;
         };
-        let basis = match named.match_kind {
-            MedicationMatch::Brand => Basis::Product(named.term),
-            MedicationMatch::Fuzzy => Basis::Misspelling(named.term),
-            MedicationMatch::Exact
-                if named.term != ing.name
-                    && lex.products().iter().any(|p| p.name == named.term) =>
+        let Some(class) = ing.role.class() else {
+            continue;
+        };
+        if coded == Some(h.ingredient) || coded_class == Some(class) {
+            continue;
+        }
+        let basis = match h.match_kind {
+            MedicationMatch::Fuzzy => Basis::Misspelling(h.term),
+            MedicationMatch::Brand => Basis::Product(h.term),
+            MedicationMatch::Exact | MedicationMatch::Rxnorm | MedicationMatch::Atc
+                if h.term != ing.name && !ing.spellings.contains(&h.term) =>
             {
-                Basis::Product(named.term)
+                Basis::Product(h.term)
             }
             MedicationMatch::Exact | MedicationMatch::Rxnorm | MedicationMatch::Atc => Basis::Name,
         };
-        out.extend(entry(ing, named.match_kind, basis, Some(named.source)));
+        out.extend(entry(h.ingredient, h.match_kind, basis, Some(h.source)));
     }
-    if topical {
+    if scan.topical {
         // Ketoconazole shampoo or cream does not reach interacting blood levels.
         out.retain(|r| r.class != C::StatinInteracting);
     }
@@ -295,33 +296,41 @@ fn rationale(r: &Recognised) -> String {
             "A strong CYP3A4 inhibitor taken with a statin raises the statin level and the risk of myopathy and rhabdomyolysis."
         }
     };
-    let mut text = why.to_owned();
+    // Built by pushing pieces: this runs for every finding of every assessment.
+    let mut text = String::with_capacity(why.len() + 160);
+    text.push_str(why);
     if r.recent() {
-        text.push_str(&format!(
-            " Started within {RECENT_WEEKS} weeks: a recent start makes it the stronger suspect."
-        ));
+        text.push_str(RECENT_SENTENCE);
     }
     let lexicon = MedicationLexicon::standard().version();
-    let source = r
-        .source
-        .map_or_else(String::new, |s| format!(", source {s}"));
-    let how = match r.basis {
-        Basis::Name => {
-            format!(" Recognised by its generic name (medication lexicon {lexicon}{source}).")
-        }
-        Basis::Product(product) => format!(
-            " Recognised as {} in {product} (medication lexicon {lexicon}{source}).",
-            r.ingredient
+    let (lead, term, tail) = match r.basis {
+        Basis::Name => (" Recognised by its generic name", "", ""),
+        Basis::Product(product) => (" Recognised as an ingredient of ", product, ""),
+        Basis::Misspelling(term) => (
+            " Recognised as a probable misspelling of ",
+            term,
+            "; confirm the name with the patient or the label",
         ),
-        Basis::Misspelling(term) => format!(
-            " Recognised as a probable misspelling of {term} (medication lexicon {lexicon}{source}); confirm the name with the patient or the label."
-        ),
-        Basis::Rxnorm(code) => format!(" Recognised from RxNorm code {code}."),
-        Basis::Atc(code) => format!(" Recognised from ATC code {code}."),
+        Basis::Rxnorm(code) => (" Recognised from RxNorm code ", code, ""),
+        Basis::Atc(code) => (" Recognised from ATC code ", code, ""),
     };
-    text.push_str(&how);
+    text.push_str(lead);
+    text.push_str(term);
+    if let Some(source) = r.source {
+        text.push_str(" (medication lexicon ");
+        text.push_str(lexicon);
+        text.push_str(", source ");
+        text.push_str(source);
+        text.push(')');
+    }
+    text.push_str(tail);
+    text.push('.');
     text
 }
+
+/// Appended to the rationale of a drug started within [`RECENT_WEEKS`].
+const RECENT_SENTENCE: &str =
+    " Started within 12 weeks: a recent start makes it the stronger suspect.";
 
 fn citations(class: DrugClass) -> Vec<Citation> {
     match class {
@@ -622,7 +631,7 @@ mod tests {
         let text: Vec<&str> = f.iter().map(|f| f.rationale.as_str()).collect();
         assert!(
             text.iter()
-                .any(|t| t.contains("in Hyzaar") && t.contains("source HYZAAR"))
+                .any(|t| t.contains("ingredient of Hyzaar") && t.contains("source HYZAAR"))
         );
         assert!(
             text.iter()

@@ -16,56 +16,71 @@ pub(crate) const fn allowed_edits(len: usize) -> usize {
     }
 }
 
+/// Longest word the matcher compares; drug names are far shorter, and longer words are not
+/// guessed at.
+const MAX_LEN: usize = 47;
+
 /// The optimal-string-alignment distance between `a` and `b` if it is at most `bound`.
+///
+/// Only the diagonal band `|i - j| <= bound` of the table is computed: a cell outside it is at
+/// least `bound + 1` away, so it is written as that cap and can never make a result within the
+/// bound look closer than it is.
 pub(crate) fn distance_within(a: &[char], b: &[char], bound: usize) -> Option<usize> {
-    if a.len().abs_diff(b.len()) > bound {
+    if a.len().abs_diff(b.len()) > bound || a.len() > MAX_LEN || b.len() > MAX_LEN {
         return None;
     }
-    let width = b.len() + 1;
-    // Three rows: two back (for transpositions), one back, and the row being filled.
-    let mut two_back: Vec<usize> = vec![0; width];
-    let mut one_back: Vec<usize> = (0..width).collect();
-    let mut current: Vec<usize> = vec![0; width];
+    // INVARIANT: bound < MAX_LEN here (the lengths differ by at most MAX_LEN), so it fits a byte.
+    let cap = u8::try_from(bound.min(MAX_LEN) + 1).unwrap_or(u8::MAX);
+    let at = |row: &[u8; MAX_LEN + 2], j: usize| row.get(j).copied().unwrap_or(cap);
+    // Three small rows on the stack: two back (for transpositions), one back, and the row being
+    // filled. Cells are bytes: no value stored here exceeds the cap.
+    let mut two_back = [cap; MAX_LEN + 2];
+    let mut one_back = [cap; MAX_LEN + 2];
+    let mut current = [cap; MAX_LEN + 2];
+    for (j, cell) in one_back.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = u8::try_from(j).unwrap_or(cap).min(cap);
+    }
     let mut prev_a: Option<char> = None;
     for (i, &ca) in a.iter().enumerate() {
         let row = i + 1;
-        let mut row_min = row;
+        let lo = row.saturating_sub(bound).max(1);
+        let hi = (row + bound).min(b.len());
         if let Some(first) = current.first_mut() {
-            *first = row;
+            *first = u8::try_from(row).unwrap_or(cap).min(cap);
         }
-        let mut prev_b: Option<char> = None;
-        for (j, &cb) in b.iter().enumerate() {
-            let col = j + 1;
-            let cost = usize::from(ca != cb);
-            let deletion = one_back
-                .get(col)
-                .map_or(usize::MAX, |v| v.saturating_add(1));
-            let insertion = current.get(j).map_or(usize::MAX, |v| v.saturating_add(1));
-            let substitution = one_back
-                .get(j)
-                .map_or(usize::MAX, |v| v.saturating_add(cost));
-            let mut best = deletion.min(insertion).min(substitution);
-            if prev_a == Some(cb) && prev_b == Some(ca) && ca != cb {
-                let transposition = j
-                    .checked_sub(1)
-                    .and_then(|k| two_back.get(k))
-                    .map_or(usize::MAX, |v| v.saturating_add(1));
-                best = best.min(transposition);
+        if let Some(left) = current.get_mut(lo - 1).filter(|_| lo > 1) {
+            *left = cap;
+        }
+        let mut row_min = at(&current, 0);
+        for j in lo..=hi {
+            let Some(&cb) = b.get(j - 1) else {
+                break;
+            };
+            let cost = u8::from(ca != cb);
+            let mut best = (at(&one_back, j) + 1)
+                .min(at(&current, j - 1) + 1)
+                .min(at(&one_back, j - 1) + cost);
+            if j >= 2 && prev_a == Some(cb) && b.get(j - 2) == Some(&ca) && ca != cb {
+                best = best.min(at(&two_back, j - 2) + 1);
             }
-            if let Some(cell) = current.get_mut(col) {
+            let best = best.min(cap);
+            if let Some(cell) = current.get_mut(j) {
                 *cell = best;
             }
             row_min = row_min.min(best);
-            prev_b = Some(cb);
         }
-        if row_min > bound {
+        if let Some(right) = current.get_mut(hi + 1) {
+            *right = cap;
+        }
+        if row_min >= cap {
             return None;
         }
         std::mem::swap(&mut two_back, &mut one_back);
         std::mem::swap(&mut one_back, &mut current);
         prev_a = Some(ca);
     }
-    one_back.last().copied().filter(|d| *d <= bound)
+    let d = usize::from(at(&one_back, b.len()));
+    (d <= bound).then_some(d)
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::fuzzy::{allowed_edits, distance_within};
-use super::normalize::words;
-use crate::output::{DrugClass, EvidenceStrength, MedicationMatch};
+use super::normalize::{self, words};
+use crate::kb::codes;
+use crate::output::{Coding, DrugClass, EvidenceStrength, MedicationMatch};
 
 const DATA: &str = include_str!("../../data/medication_lexicon.txt");
 
@@ -141,12 +142,66 @@ enum Target {
     Product(usize),
 }
 
-/// A single-word term that misspellings may be matched against.
+/// The most telling role among a term's ingredients: any culprit makes the term a culprit term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TargetRole {
+    Culprit,
+    NegativeControl,
+    NotFlagged,
+}
+
+/// A single-word term that misspellings may be matched against, with what it resolves to
+/// worked out once.
 struct FuzzyTerm {
     chars: Vec<char>,
+    /// Which of a-z occur (bit 26: any other letter), for a cheap first filter.
+    letters: u32,
+    /// How often each of a-z occurs (slot 26: any other letter), for a second filter.
+    counts: [u8; 32],
     target: Target,
     term: &'static str,
+    role: TargetRole,
+    /// Culprit ingredients the term names, sorted: two terms naming the same set agree.
+    culprits: Vec<usize>,
 }
+
+/// What one normalised word is, answered by a single lookup.
+#[derive(Clone, Copy, Default)]
+struct WordInfo {
+    /// Never names a drug (units, frequencies, forms, salts).
+    noise: bool,
+    /// Names a topical form (cream, shampoo).
+    topical: bool,
+    /// The one-word term it is, if any.
+    term: Option<(Target, &'static str)>,
+    /// Some multi-word term starts with it.
+    starts_multi: bool,
+}
+
+/// FNV-1a: lookups are of short lower-case words, where SipHash's setup dominates.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 /// The parsed lexicon and its lookup index. Build once: [`MedicationLexicon::standard`].
 pub struct MedicationLexicon {
@@ -154,9 +209,15 @@ pub struct MedicationLexicon {
     sources: Vec<LexiconSource>,
     ingredients: Vec<LexiconIngredient>,
     products: Vec<LexiconProduct>,
-    /// Normalised term (words joined by one space) to what it names.
-    exact: HashMap<String, (Target, &'static str)>,
-    /// Single words of at least five letters, for misspellings.
+    /// Ingredient indices of each product, parallel to `products`.
+    product_parts: Vec<Vec<usize>>,
+    /// Verified ATC coding of each ingredient, parallel to `ingredients`.
+    atc_codings: Vec<Option<Coding>>,
+    /// Every known word: noise, topical, a one-word term, the start of a longer term.
+    words: FastMap<String, WordInfo>,
+    /// Multi-word terms (words joined by one space).
+    multi: FastMap<String, (Target, &'static str)>,
+    /// Single words of at least five letters, for misspellings, shortest first.
     fuzzy: Vec<FuzzyTerm>,
     /// Longest term, in words.
     max_words: usize,
@@ -185,6 +246,72 @@ fn optional(field: &'static str) -> Option<&'static str> {
     (field != "-" && !field.is_empty()).then_some(field)
 }
 
+/// The slot of a letter in the filters: a-z, then 26 for anything else.
+fn slot(c: char) -> usize {
+    if c.is_ascii_lowercase() {
+        usize::from(c as u8 - b'a')
+    } else {
+        26
+    }
+}
+
+fn letter_set(chars: &[char]) -> u32 {
+    chars.iter().fold(0, |set, c| set | (1 << slot(*c)))
+}
+
+/// Letter counts, padded to 32 slots so that comparing two of them vectorises.
+fn letter_counts(chars: &[char]) -> [u8; 32] {
+    let mut counts = [0u8; 32];
+    for c in chars {
+        if let Some(n) = counts.get_mut(slot(*c)) {
+            *n = n.saturating_add(1);
+        }
+    }
+    counts
+}
+
+/// One ingredient a line names, by index, before it is made public.
+#[derive(Clone, Copy)]
+pub(crate) struct Hit {
+    pub(crate) ingredient: usize,
+    pub(crate) match_kind: MedicationMatch,
+    pub(crate) term: &'static str,
+    pub(crate) source: &'static str,
+}
+
+/// What a medication line names.
+pub(crate) struct Scan {
+    pub(crate) hits: Vec<Hit>,
+    /// The line names a topical form.
+    pub(crate) topical: bool,
+}
+
+/// `raw` lower-cased into `buf`, when it is short ASCII (nearly every word of a medication line).
+fn lower_ascii<'b>(raw: &str, buf: &'b mut [u8; 48]) -> Option<&'b str> {
+    if !raw.is_ascii() || raw.len() > buf.len() {
+        return None;
+    }
+    let out = buf.get_mut(..raw.len())?;
+    for (o, b) in out.iter_mut().zip(raw.bytes()) {
+        *o = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).ok()
+}
+
+/// Adds a hit, keeping one per ingredient: a generic name beats a brand, a brand beats a guess.
+fn merge(hits: &mut Vec<Hit>, hit: Hit) {
+    let rank = |m: MedicationMatch| match m {
+        MedicationMatch::Exact | MedicationMatch::Rxnorm | MedicationMatch::Atc => 0,
+        MedicationMatch::Brand => 1,
+        MedicationMatch::Fuzzy => 2,
+    };
+    match hits.iter_mut().find(|o| o.ingredient == hit.ingredient) {
+        Some(o) if rank(hit.match_kind) < rank(o.match_kind) => *o = hit,
+        Some(_) => {}
+        None => hits.push(hit),
+    }
+}
+
 impl MedicationLexicon {
     /// The lexicon shipped with this release, parsed on first use.
     pub fn standard() -> &'static Self {
@@ -199,7 +326,10 @@ impl MedicationLexicon {
             sources: Vec::new(),
             ingredients: Vec::new(),
             products: Vec::new(),
-            exact: HashMap::new(),
+            product_parts: Vec::new(),
+            atc_codings: Vec::new(),
+            words: FastMap::default(),
+            multi: FastMap::default(),
             fuzzy: Vec::new(),
             max_words: 1,
             problems: Vec::new(),
@@ -253,10 +383,16 @@ impl MedicationLexicon {
             }
         }
         for (line_no, product) in pending_products {
+            let parts: Vec<Option<usize>> = product
+                .ingredients
+                .iter()
+                .map(|name| lexicon.ingredients.iter().position(|i| i.name == *name))
+                .collect();
             if let Some(missing) = product
                 .ingredients
                 .iter()
-                .find(|i| lexicon.ingredient(i).is_none())
+                .zip(&parts)
+                .find_map(|(name, part)| part.is_none().then_some(name))
             {
                 lexicon.problems.push(format!(
                     "line {line_no}: {} names unknown ingredient {missing}",
@@ -264,8 +400,23 @@ impl MedicationLexicon {
                 ));
                 continue;
             }
+            lexicon
+                .product_parts
+                .push(parts.into_iter().flatten().collect());
             lexicon.products.push(product);
         }
+        lexicon.atc_codings = lexicon
+            .ingredients
+            .iter()
+            .map(|i| {
+                i.atc.and_then(|code| {
+                    codes::ALL
+                        .iter()
+                        .find(|c| c.system == codes::ATC && c.code == code)
+                        .copied()
+                })
+            })
+            .collect();
         lexicon.check_sources();
         lexicon.index();
         lexicon
@@ -287,7 +438,39 @@ impl MedicationLexicon {
                 problems.push(format!("{name} cites unknown source {s}"));
             }
         }
+        for (i, ing) in self.ingredients.iter().enumerate() {
+            if ing.atc.is_some() && self.atc_codings.get(i).is_none_or(Option::is_none) {
+                problems.push(format!(
+                    "{} carries an ATC code that is not verified",
+                    ing.name
+                ));
+            }
+        }
         self.problems.extend(problems);
+    }
+
+    /// The ingredients a target names (culprits only, sorted) and its most telling role.
+    fn resolve(&self, target: Target) -> (Vec<usize>, TargetRole) {
+        let indices: Vec<usize> = match target {
+            Target::Ingredient(i) => vec![i],
+            Target::Product(p) => self.product_parts.get(p).cloned().unwrap_or_default(),
+        };
+        let mut role = TargetRole::NotFlagged;
+        let mut culprits = Vec::new();
+        for i in indices {
+            match self.ingredients.get(i).map(|ing| ing.role) {
+                Some(MedicationRole::Culprit(_)) => {
+                    role = TargetRole::Culprit;
+                    culprits.push(i);
+                }
+                Some(MedicationRole::NegativeControl) if role != TargetRole::Culprit => {
+                    role = TargetRole::NegativeControl;
+                }
+                Some(MedicationRole::NegativeControl | MedicationRole::NotFlagged) | None => {}
+            }
+        }
+        culprits.sort_unstable();
+        (culprits, role)
     }
 
     fn add_term(&mut self, term: &'static str, target: Target) {
@@ -298,24 +481,48 @@ impl MedicationLexicon {
         }
         self.max_words = self.max_words.max(key.len());
         if let [word] = key.as_slice() {
+            let info = self.words.entry(word.clone()).or_default();
+            match info.term {
+                Some((other, _)) if other != target => {
+                    self.problems.push(format!("{term} names two entries"));
+                }
+                _ => info.term = Some((target, term)),
+            }
             let chars: Vec<char> = word.chars().collect();
             if allowed_edits(chars.len()) > 0 {
+                let (culprits, role) = self.resolve(target);
                 self.fuzzy.push(FuzzyTerm {
+                    letters: letter_set(&chars),
+                    counts: letter_counts(&chars),
                     chars,
                     target,
                     term,
+                    role,
+                    culprits,
                 });
             }
-        }
-        match self.exact.insert(key.join(" "), (target, term)) {
-            Some((other, _)) if other != target => {
-                self.problems.push(format!("{term} names two entries"));
+        } else {
+            if let Some(first) = key.first() {
+                self.words.entry(first.clone()).or_default().starts_multi = true;
             }
-            _ => {}
+            match self.multi.insert(key.join(" "), (target, term)) {
+                Some((other, _)) if other != target => {
+                    self.problems.push(format!("{term} names two entries"));
+                }
+                _ => {}
+            }
         }
     }
 
     fn index(&mut self) {
+        for w in normalize::NOISE {
+            self.words.entry((*w).to_owned()).or_default().noise = true;
+        }
+        for w in normalize::TOPICAL {
+            let info = self.words.entry((*w).to_owned()).or_default();
+            info.noise = true;
+            info.topical = true;
+        }
         let mut terms: Vec<(&'static str, Target)> = Vec::new();
         for (i, ing) in self.ingredients.iter().enumerate() {
             terms.push((ing.name, Target::Ingredient(i)));
@@ -327,6 +534,7 @@ impl MedicationLexicon {
         for (term, target) in terms {
             self.add_term(term, target);
         }
+        self.fuzzy.sort_by_key(|t| t.chars.len());
     }
 
     /// Semver of the lexicon data.
@@ -375,218 +583,255 @@ impl MedicationLexicon {
         &self.problems
     }
 
+    /// The ingredient at `index`, with its verified ATC coding.
+    pub(crate) fn entry(&self, index: usize) -> Option<(&LexiconIngredient, Option<Coding>)> {
+        self.ingredients
+            .get(index)
+            .map(|i| (i, self.atc_codings.get(index).copied().flatten()))
+    }
+
     /// The culprit ingredient with this RxNorm ingredient id.
-    pub(crate) fn by_rxnorm(&self, cui: &str) -> Option<&LexiconIngredient> {
+    pub(crate) fn by_rxnorm(&self, cui: &str) -> Option<usize> {
         let cui = cui.trim();
         self.ingredients
             .iter()
-            .find(|i| i.rxnorm == Some(cui) && i.role.class().is_some())
+            .position(|i| i.rxnorm == Some(cui) && i.role.class().is_some())
     }
 
     /// The culprit ingredient with this ATC substance code (upper case, no spaces).
-    pub(crate) fn by_atc(&self, code: &str) -> Option<&LexiconIngredient> {
+    pub(crate) fn by_atc(&self, code: &str) -> Option<usize> {
         self.ingredients
             .iter()
-            .find(|i| i.atc == Some(code) && i.role.class().is_some())
+            .position(|i| i.atc == Some(code) && i.role.class().is_some())
     }
 
-    fn expand(
-        &self,
-        target: Target,
-        term: &'static str,
-        kind: Option<MedicationMatch>,
-        out: &mut Vec<IngredientMatch>,
-    ) {
+    fn expand(&self, target: Target, term: &'static str, fuzzy: bool, out: &mut Vec<Hit>) {
         match target {
             Target::Ingredient(i) => {
                 if let Some(ing) = self.ingredients.get(i) {
-                    out.push(IngredientMatch {
-                        ingredient: ing.name,
-                        role: ing.role,
-                        match_kind: kind.unwrap_or(MedicationMatch::Exact),
-                        term,
-                        source: ing.sources.first().copied().unwrap_or_default(),
-                    });
+                    merge(
+                        out,
+                        Hit {
+                            ingredient: i,
+                            match_kind: if fuzzy {
+                                MedicationMatch::Fuzzy
+                            } else {
+                                MedicationMatch::Exact
+                            },
+                            term,
+                            source: ing.sources.first().copied().unwrap_or_default(),
+                        },
+                    );
                 }
             }
             Target::Product(p) => {
-                let Some(product) = self.products.get(p) else {
+                let (Some(product), Some(parts)) =
+                    (self.products.get(p), self.product_parts.get(p))
+                else {
                     return;
                 };
-                let product_kind = match product.kind {
-                    ProductKind::Brand => MedicationMatch::Brand,
-                    ProductKind::Combination => MedicationMatch::Exact,
+                let match_kind = match (fuzzy, product.kind) {
+                    (true, _) => MedicationMatch::Fuzzy,
+                    (false, ProductKind::Brand) => MedicationMatch::Brand,
+                    (false, ProductKind::Combination) => MedicationMatch::Exact,
                 };
-                for name in &product.ingredients {
-                    if let Some(ing) = self.ingredient(name) {
-                        out.push(IngredientMatch {
-                            ingredient: ing.name,
-                            role: ing.role,
-                            match_kind: kind.unwrap_or(product_kind),
+                let source = product.sources.first().copied().unwrap_or_default();
+                for &ingredient in parts {
+                    merge(
+                        out,
+                        Hit {
+                            ingredient,
+                            match_kind,
                             term: product.name,
-                            source: product.sources.first().copied().unwrap_or_default(),
-                        });
-                    }
+                            source,
+                        },
+                    );
                 }
             }
         }
-    }
-
-    /// The ingredients a target names, sorted, and the most telling role among them.
-    fn resolve(&self, target: Target) -> (Vec<usize>, TargetRole) {
-        let indices: Vec<usize> = match target {
-            Target::Ingredient(i) => vec![i],
-            Target::Product(p) => self.products.get(p).map_or_else(Vec::new, |product| {
-                product
-                    .ingredients
-                    .iter()
-                    .filter_map(|n| self.ingredients.iter().position(|i| i.name == *n))
-                    .collect()
-            }),
-        };
-        let roles = indices
-            .iter()
-            .filter_map(|i| self.ingredients.get(*i).map(|ing| ing.role));
-        let mut role = TargetRole::NotFlagged;
-        for r in roles {
-            role = match (role, r) {
-                (_, MedicationRole::Culprit(_)) | (TargetRole::Culprit, _) => TargetRole::Culprit,
-                (_, MedicationRole::NegativeControl) | (TargetRole::NegativeControl, _) => {
-                    TargetRole::NegativeControl
-                }
-                (TargetRole::NotFlagged, MedicationRole::NotFlagged) => TargetRole::NotFlagged,
-            };
-        }
-        let mut culprits: Vec<usize> = indices
-            .into_iter()
-            .filter(|i| {
-                self.ingredients
-                    .get(*i)
-                    .is_some_and(|ing| ing.role.class().is_some())
-            })
-            .collect();
-        culprits.sort_unstable();
-        (culprits, role)
     }
 
     /// The culprit-bearing term a misspelt `word` most likely means, if that is unambiguous and
     /// cannot be a negative control or a drug that is not flagged.
     fn fuzzy_target(&self, word: &str) -> Option<(Target, &'static str)> {
-        let chars: Vec<char> = word.chars().collect();
-        if allowed_edits(chars.len()) == 0 {
+        let mut stack = ['\0'; 48];
+        let mut len = 0;
+        for (slot, c) in stack.iter_mut().zip(word.chars()) {
+            *slot = c;
+            len += 1;
+        }
+        if len == stack.len() {
             return None;
         }
-        let mut near: Vec<(usize, Target, &'static str)> = Vec::new();
-        for t in &self.fuzzy {
-            let bound = allowed_edits(chars.len().min(t.chars.len()));
-            if bound == 0 {
+        let chars = stack.get(..len)?;
+        let widest = allowed_edits(len);
+        if widest == 0 {
+            return None;
+        }
+        let letters = letter_set(chars);
+        let counts = letter_counts(chars);
+        let from = self.fuzzy.partition_point(|t| t.chars.len() < len - widest);
+        // The nearest culprit term at each distance (and whether a second, different one ties),
+        // the nearest drug that is not flagged, and whether any negative control is near at all.
+        let mut culprit_at: [Option<(&FuzzyTerm, bool)>; 3] = [None; 3];
+        let mut not_flagged: Option<usize> = None;
+        let mut control_near = false;
+        for t in self.fuzzy.iter().skip(from) {
+            if t.chars.len() > len + widest {
+                break;
+            }
+            let bound = allowed_edits(len.min(t.chars.len()));
+            // Each edit changes the letters used, and their counts, by at most two.
+            if bound == 0 || (letters ^ t.letters).count_ones() as usize > 2 * bound {
                 continue;
             }
-            if let Some(d) = distance_within(&chars, &t.chars, bound) {
-                near.push((d, t.target, t.term));
+            let moved: u16 = counts
+                .iter()
+                .zip(&t.counts)
+                .map(|(a, b)| u16::from(a.abs_diff(*b)))
+                .sum();
+            if usize::from(moved) > 2 * bound {
+                continue;
             }
-        }
-        let mut best_culprit: Option<usize> = None;
-        let mut guards: Vec<(usize, TargetRole)> = Vec::new();
-        for (d, target, _) in &near {
-            match self.resolve(*target).1 {
-                TargetRole::Culprit => best_culprit = Some(best_culprit.map_or(*d, |b| b.min(*d))),
-                role @ (TargetRole::NegativeControl | TargetRole::NotFlagged) => {
-                    guards.push((*d, role));
+            let Some(d) = distance_within(chars, &t.chars, bound) else {
+                continue;
+            };
+            match t.role {
+                TargetRole::NegativeControl => control_near = true,
+                TargetRole::NotFlagged => not_flagged = Some(not_flagged.map_or(d, |n| n.min(d))),
+                TargetRole::Culprit => {
+                    if let Some(slot) = culprit_at.get_mut(d) {
+                        match slot {
+                            None => *slot = Some((t, false)),
+                            Some((seen, tie)) => *tie |= seen.culprits != t.culprits,
+                        }
+                    }
                 }
             }
         }
-        let best = best_culprit?;
-        let blocked = guards.iter().any(|(d, role)| match role {
-            TargetRole::NegativeControl => true,
-            TargetRole::NotFlagged | TargetRole::Culprit => *d <= best,
-        });
-        if blocked {
-            return None;
-        }
-        let mut chosen: Option<(Vec<usize>, Target, &'static str)> = None;
-        for (d, target, term) in near {
-            if d != best {
+        let (best, (term, tie)) = culprit_at
+            .iter()
+            .enumerate()
+            .find_map(|(d, slot)| slot.map(|s| (d, s)))?;
+        let blocked = control_near || not_flagged.is_some_and(|n| n <= best);
+        (!blocked && !tie).then_some((term.target, term.term))
+    }
+
+    /// Every ingredient the line names, by index, each once, in the order named.
+    ///
+    /// Words are looked at one by one, lower-cased on the stack, with one lookup each; only a word
+    /// that begins a longer name (iron sucrose, conjugated estrogens, co-amilozide) sends the rest
+    /// of the line through the slower multi-word path.
+    pub(crate) fn scan(&self, name: &str) -> Scan {
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut topical = false;
+        let mut raws = name
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty());
+        let mut stack = [0u8; 48];
+        while let Some(raw) = raws.next() {
+            let owned: String;
+            let word: &str = match lower_ascii(raw, &mut stack) {
+                Some(w) => w,
+                None => {
+                    owned = raw.to_lowercase();
+                    &owned
+                }
+            };
+            let info = self.words.get(word).copied().unwrap_or_default();
+            topical |= info.topical;
+            if info.noise {
                 continue;
             }
-            let (culprits, role) = self.resolve(target);
-            if role != TargetRole::Culprit {
-                continue;
+            if info.starts_multi {
+                let mut rest: Vec<(String, WordInfo)> = vec![(word.to_owned(), info)];
+                for raw in raws.by_ref() {
+                    let w = raw.to_lowercase();
+                    let i = self.words.get(&w).copied().unwrap_or_default();
+                    topical |= i.topical;
+                    if !i.noise {
+                        rest.push((w, i));
+                    }
+                }
+                self.scan_words(&rest, &mut hits);
+                break;
             }
-            match &chosen {
-                None => chosen = Some((culprits, target, term)),
-                Some((seen, _, _)) if *seen == culprits => {}
-                Some(_) => return None,
+            match info.term {
+                Some((target, term)) => self.expand(target, term, false, &mut hits),
+                None => {
+                    if let Some((target, term)) = self.fuzzy_target(word) {
+                        self.expand(target, term, true, &mut hits);
+                    }
+                }
             }
         }
-        chosen.map(|(_, target, term)| (target, term))
+        Scan { hits, topical }
+    }
+
+    /// Matches words that may hold multi-word names, longest name first.
+    fn scan_words(&self, words: &[(String, WordInfo)], hits: &mut Vec<Hit>) {
+        let mut k = 0;
+        while let Some((word, info)) = words.get(k) {
+            let multi = if info.starts_multi {
+                let longest = self.max_words.min(words.len() - k);
+                (2..=longest).rev().find_map(|n| {
+                    let key = words
+                        .get(k..k + n)?
+                        .iter()
+                        .map(|(w, _)| w.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    self.multi.get(&key).map(|(t, term)| (n, *t, *term))
+                })
+            } else {
+                None
+            };
+            match (multi, info.term) {
+                (Some((n, target, term)), _) => {
+                    self.expand(target, term, false, hits);
+                    k += n;
+                }
+                (None, Some((target, term))) => {
+                    self.expand(target, term, false, hits);
+                    k += 1;
+                }
+                (None, None) => {
+                    if let Some((target, term)) = self.fuzzy_target(word) {
+                        self.expand(target, term, true, hits);
+                    }
+                    k += 1;
+                }
+            }
+        }
     }
 
     /// Every ingredient the medication line names, negative controls and drugs that are not
     /// flagged included, each once, in the order named.
     #[must_use]
     pub fn identify(&self, name: &str) -> Vec<IngredientMatch> {
-        let ws = words(name);
-        let mut found: Vec<IngredientMatch> = Vec::new();
-        let mut leftover: Vec<&str> = Vec::new();
-        let mut i = 0;
-        while i < ws.len() {
-            let longest = self.max_words.min(ws.len() - i);
-            let hit = (1..=longest).rev().find_map(|n| {
-                let key = ws.get(i..i + n)?.join(" ");
-                self.exact
-                    .get(&key)
-                    .map(|(target, term)| (n, *target, *term))
-            });
-            match hit {
-                Some((n, target, term)) => {
-                    self.expand(target, term, None, &mut found);
-                    i += n;
-                }
-                None => {
-                    if let Some(w) = ws.get(i) {
-                        leftover.push(w);
-                    }
-                    i += 1;
-                }
-            }
-        }
-        for w in leftover {
-            if let Some((target, term)) = self.fuzzy_target(w) {
-                self.expand(target, term, Some(MedicationMatch::Fuzzy), &mut found);
-            }
-        }
-        // One entry per ingredient: a generic name beats a brand, a brand beats a guess.
-        let rank = |m: MedicationMatch| match m {
-            MedicationMatch::Exact | MedicationMatch::Rxnorm | MedicationMatch::Atc => 0,
-            MedicationMatch::Brand => 1,
-            MedicationMatch::Fuzzy => 2,
-        };
-        let mut out: Vec<IngredientMatch> = Vec::new();
-        for m in found {
-            match out.iter_mut().find(|o| o.ingredient == m.ingredient) {
-                Some(o) if rank(m.match_kind) < rank(o.match_kind) => *o = m,
-                Some(_) => {}
-                None => out.push(m),
-            }
-        }
-        out
+        self.scan(name)
+            .hits
+            .iter()
+            .filter_map(|h| {
+                self.ingredients
+                    .get(h.ingredient)
+                    .map(|ing| IngredientMatch {
+                        ingredient: ing.name,
+                        role: ing.role,
+                        match_kind: h.match_kind,
+                        term: h.term,
+                        source: h.source,
+                    })
+            })
+            .collect()
     }
-}
-
-/// The most telling role among a term's ingredients: any culprit makes the term a culprit term.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TargetRole {
-    Culprit,
-    NegativeControl,
-    NotFlagged,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kb::codes;
-    use crate::meds::normalize::noise_words;
+    use crate::meds::normalize::{NOISE, TOPICAL};
 
     fn lex() -> &'static MedicationLexicon {
         MedicationLexicon::standard()
@@ -673,7 +918,10 @@ mod tests {
                     continue;
                 }
                 for w in raw {
-                    assert!(!noise_words().contains(&w.as_str()), "{term}: {w}");
+                    assert!(
+                        !NOISE.contains(&w.as_str()) && !TOPICAL.contains(&w.as_str()),
+                        "{term}: {w}"
+                    );
                 }
             }
         }
@@ -750,6 +998,13 @@ mod tests {
         // Words under five letters are never guessed; five to eight letters allow one edit.
         assert!(names("lasx").is_empty());
         assert_eq!(names("Lasik 40"), [("furosemide", MedicationMatch::Fuzzy)]);
+        // Topical forms are seen, and never taken for a drug.
+        assert!(lex().scan("Nizoral shampoo 2%").topical);
+        assert!(!lex().scan("ketoconazole 200 mg tablet").topical);
+        assert_eq!(
+            names("ketoconazole cream"),
+            [("ketoconazole", MedicationMatch::Exact)]
+        );
         // Escitalopram is its own drug, not a misspelt citalopram.
         assert_eq!(
             names("escitalopram"),
