@@ -79,6 +79,10 @@ pub struct KbArgs {
     /// Print the GetKnowledgeBaseResponse as proto3 JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// List the medication lexicon instead of the rules: each ingredient with its class,
+    /// evidence strength, spellings, brands and combinations, ATC and RxNorm codes and sources.
+    #[arg(long, conflicts_with = "json")]
+    pub medications: bool,
 }
 
 /// Why a command failed.
@@ -176,12 +180,87 @@ pub fn assess(
 /// [`CliError::Write`] when `stdout` cannot be written.
 pub fn kb(args: &KbArgs, stdout: &mut impl Write) -> Result<(), CliError> {
     let kb = KnowledgeBase::standard();
-    if args.json {
+    if args.medications {
+        write_medication_lexicon(&kb, stdout)?;
+    } else if args.json {
         serde_json::to_writer_pretty(&mut *stdout, &assess::knowledge_base(&kb))
             .map_err(io::Error::from)?;
         writeln!(stdout)?;
     } else {
         write_kb_text(&kb, stdout)?;
+    }
+    Ok(())
+}
+
+/// The lexicon for a reviewer: one block per ingredient (culprit classes first, then negative
+/// controls, then drugs listed only so that they are never flagged), then the sources.
+fn write_medication_lexicon(kb: &KnowledgeBase, out: &mut impl Write) -> io::Result<()> {
+    let lexicon = kb.medication_lexicon();
+    writeln!(
+        out,
+        "cramp-cds medication lexicon {} (knowledge base {}): {} ingredients, {} brands and combinations, {} sources",
+        lexicon.version(),
+        kb.version(),
+        lexicon.ingredients().len(),
+        lexicon.products().len(),
+        lexicon.sources().len()
+    )?;
+    for ingredient in lexicon.ingredients() {
+        writeln!(out)?;
+        let strength = ingredient
+            .evidence_strength()
+            .map_or_else(String::new, |s| format!("  evidence: {}", s.name()));
+        writeln!(
+            out,
+            "{}  {}{strength}",
+            ingredient.name,
+            ingredient.role.name()
+        )?;
+        if !ingredient.spellings.is_empty() {
+            writeln!(out, "  also: {}", ingredient.spellings.join(", "))?;
+        }
+        let products: Vec<String> = lexicon
+            .products_containing(ingredient.name)
+            .map(|p| {
+                let with: Vec<&str> = p
+                    .ingredients
+                    .iter()
+                    .copied()
+                    .filter(|i| *i != ingredient.name)
+                    .collect();
+                if with.is_empty() {
+                    p.name.to_owned()
+                } else {
+                    format!("{} (with {})", p.name, with.join(" + "))
+                }
+            })
+            .collect();
+        if !products.is_empty() {
+            writeln!(out, "  brands and combinations: {}", products.join("; "))?;
+        }
+        if let Some(atc) = ingredient.atc {
+            writeln!(out, "  ATC: {atc}")?;
+        }
+        if let Some(rxnorm) = ingredient.rxnorm {
+            writeln!(out, "  RxNorm: {rxnorm}")?;
+        }
+        writeln!(out, "  sources: {}", ingredient.sources.join(", "))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "brand and combination sources:")?;
+    for product in lexicon.products() {
+        writeln!(
+            out,
+            "  {} = {}: {}",
+            product.name,
+            product.ingredients.join(" + "),
+            product.sources.join(", ")
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "sources:")?;
+    for source in lexicon.sources() {
+        writeln!(out, "  {}  {}", source.key, source.citation)?;
     }
     Ok(())
 }
@@ -199,10 +278,11 @@ fn read_input(input: &str, mut stdin: impl Read) -> io::Result<String> {
 fn write_kb_text(kb: &KnowledgeBase, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
-        "cramp-cds knowledge base {}: {} rules, {} sources",
+        "cramp-cds knowledge base {}: {} rules, {} sources; medication lexicon {} (kb --medications)",
         kb.version(),
         kb.rules().len(),
-        kb.sources().len()
+        kb.sources().len(),
+        kb.medication_lexicon_version()
     )?;
     for rule in kb.rules() {
         writeln!(out)?;
@@ -324,10 +404,54 @@ mod tests {
     }
 
     #[test]
+    fn kb_medications_lists_every_ingredient_brand_and_source() {
+        let lexicon = KnowledgeBase::standard().medication_lexicon();
+        let mut out = Vec::new();
+        kb(
+            &KbArgs {
+                json: false,
+                medications: true,
+            },
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(&format!(
+            "cramp-cds medication lexicon {}",
+            lexicon.version()
+        )));
+        for i in lexicon.ingredients() {
+            assert!(
+                text.contains(&format!("\n{}  {}", i.name, i.role.name())),
+                "{}",
+                i.name
+            );
+        }
+        for p in lexicon.products() {
+            assert!(text.contains(p.name), "{}", p.name);
+        }
+        for s in lexicon.sources() {
+            assert!(text.contains(s.key), "{}", s.key);
+        }
+        assert!(text.contains(
+            "hydrochlorothiazide  DRUG_CLASS_THIAZIDE_DIURETIC  evidence: EVIDENCE_STRENGTH_STRONG"
+        ));
+        assert!(text.contains("Hyzaar (with losartan)"));
+        assert!(text.contains("tiotropium  NEGATIVE_CONTROL"));
+    }
+
+    #[test]
     fn kb_text_lists_every_rule_and_json_parses_back() {
         let standard = KnowledgeBase::standard();
         let mut text = Vec::new();
-        kb(&KbArgs { json: false }, &mut text).unwrap();
+        kb(
+            &KbArgs {
+                json: false,
+                medications: false,
+            },
+            &mut text,
+        )
+        .unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.starts_with(&format!("cramp-cds knowledge base {}", standard.version())));
         for rule in standard.rules() {
@@ -335,7 +459,14 @@ mod tests {
         }
 
         let mut json = Vec::new();
-        kb(&KbArgs { json: true }, &mut json).unwrap();
+        kb(
+            &KbArgs {
+                json: true,
+                medications: false,
+            },
+            &mut json,
+        )
+        .unwrap();
         let parsed: pb::GetKnowledgeBaseResponse = serde_json::from_slice(&json).unwrap();
         assert_eq!(parsed, assess::knowledge_base(&standard));
     }

@@ -72,6 +72,8 @@ pub fn assessment_to_pb(assessment: &cramp_core::Assessment) -> pb::Assessment {
             .map(missing_information_to_pb)
             .collect(),
         knowledge_base_version: (*knowledge_base_version).to_owned(),
+        // The lexicon is compiled in beside the rules, so this build's lexicon produced it.
+        medication_lexicon_version: cramp_core::kb::MEDICATION_LEXICON_VERSION.to_owned(),
     }
 }
 
@@ -82,6 +84,7 @@ pub fn knowledge_base_to_pb(kb: &cramp_core::KnowledgeBase) -> pb::KnowledgeBase
         version: kb.version().to_owned(),
         rules: kb.rules().map(rule_to_pb).collect(),
         sources: kb.sources().iter().map(citation_to_pb).collect(),
+        medication_lexicon_version: kb.medication_lexicon_version().to_owned(),
     }
 }
 
@@ -663,6 +666,10 @@ mod tests {
         let assessment = cramp_core::evaluate(&kb, &valid);
         let wire = assessment_to_pb(&assessment);
         assert_eq!(wire.knowledge_base_version, kb.version());
+        assert_eq!(
+            wire.medication_lexicon_version,
+            kb.medication_lexicon_version()
+        );
         assert_eq!(
             pb::Urgency::try_from(wire.urgency)
                 .ok()
