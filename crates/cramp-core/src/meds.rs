@@ -87,9 +87,11 @@ impl Recognised {
     }
 }
 
-/// Whether `name` contains the one-word generic `generic`.
+/// Whether `name` contains the one-word generic `generic` (lower case), in any case. Rules call
+/// this per medication line, so it allocates nothing.
 pub(crate) fn mentions(name: &str, generic: &str) -> bool {
-    normalize::words(name).iter().any(|w| w == generic)
+    name.split(|c: char| !c.is_alphabetic())
+        .any(|w| w.eq_ignore_ascii_case(generic))
 }
 
 fn rxnorm_coding(ingredient: &'static str, code: Option<&'static str>) -> Option<Coding> {
@@ -101,7 +103,7 @@ fn rxnorm_coding(ingredient: &'static str, code: Option<&'static str>) -> Option
 }
 
 /// What one medication line names, before the statin-interaction filter.
-fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication) -> Vec<Recognised> {
+fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication, out: &mut Vec<Recognised>) {
     let scan = lex.scan(&m.name);
     let entry = |i: usize, match_kind, basis, source| {
         let (ing, atc) = lex.entry(i)?;
@@ -118,7 +120,7 @@ fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication) -> Vec<R
             source,
         })
     };
-    let mut out: Vec<Recognised> = Vec::new();
+    let first = out.len();
     let mut coded: Option<usize> = None;
     let mut coded_class: Option<DrugClass> = None;
     if let Some(i) = m.rxnorm_cui.as_deref().and_then(|c| lex.by_rxnorm(c)) {
@@ -198,20 +200,26 @@ fn recognise_one(lex: &MedicationLexicon, index: usize, m: &Medication) -> Vec<R
     }
     if scan.topical {
         // Ketoconazole shampoo or cream does not reach interacting blood levels.
-        out.retain(|r| r.class != C::StatinInteracting);
+        let mut k = first;
+        while let Some(r) = out.get(k) {
+            if r.class == C::StatinInteracting {
+                out.remove(k);
+            } else {
+                k += 1;
+            }
+        }
     }
-    out
 }
 
 /// Recognises every culprit on the list; recently stopped drugs are not current suspects.
 pub(crate) fn recognise(meds: &[Medication]) -> Vec<Recognised> {
     let lex = MedicationLexicon::standard();
-    let mut out: Vec<Recognised> = meds
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.recently_stopped != Some(true))
-        .flat_map(|(index, m)| recognise_one(lex, index, m))
-        .collect();
+    let mut out: Vec<Recognised> = Vec::new();
+    for (index, m) in meds.iter().enumerate() {
+        if m.recently_stopped != Some(true) {
+            recognise_one(lex, index, m, &mut out);
+        }
+    }
     // A CYP3A4 inhibitor matters only beside a statin.
     if !out.iter().any(|r| r.class == C::Statin) {
         out.retain(|r| r.class != C::StatinInteracting);
