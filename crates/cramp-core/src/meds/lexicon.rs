@@ -219,6 +219,9 @@ pub struct MedicationLexicon {
     multi: FastMap<String, (Target, &'static str)>,
     /// Single words of at least five letters, for misspellings, shortest first.
     fuzzy: Vec<FuzzyTerm>,
+    /// Length and letter set of each fuzzy term, packed side by side so that the scan over all
+    /// of them touches one small array: `(len, letters)`.
+    fuzzy_keys: Vec<(u32, u32)>,
     /// Longest term, in words.
     max_words: usize,
     problems: Vec<String>,
@@ -331,6 +334,7 @@ impl MedicationLexicon {
             words: FastMap::default(),
             multi: FastMap::default(),
             fuzzy: Vec::new(),
+            fuzzy_keys: Vec::new(),
             max_words: 1,
             problems: Vec::new(),
         };
@@ -535,6 +539,11 @@ impl MedicationLexicon {
             self.add_term(term, target);
         }
         self.fuzzy.sort_by_key(|t| t.chars.len());
+        self.fuzzy_keys = self
+            .fuzzy
+            .iter()
+            .map(|t| (u32::try_from(t.chars.len()).unwrap_or(u32::MAX), t.letters))
+            .collect();
     }
 
     /// Semver of the lexicon data.
@@ -670,21 +679,30 @@ impl MedicationLexicon {
         }
         let letters = letter_set(chars);
         let counts = letter_counts(chars);
-        let from = self.fuzzy.partition_point(|t| t.chars.len() < len - widest);
+        let (len32, widest32) = (
+            u32::try_from(len).unwrap_or(u32::MAX),
+            u32::try_from(widest).unwrap_or(0),
+        );
+        let from = self
+            .fuzzy_keys
+            .partition_point(|(n, _)| *n < len32 - widest32);
         // The nearest culprit term at each distance (and whether a second, different one ties),
         // the nearest drug that is not flagged, and whether any negative control is near at all.
         let mut culprit_at: [Option<(&FuzzyTerm, bool)>; 3] = [None; 3];
         let mut not_flagged: Option<usize> = None;
         let mut control_near = false;
-        for t in self.fuzzy.iter().skip(from) {
-            if t.chars.len() > len + widest {
+        for (k, (n, set)) in self.fuzzy_keys.iter().enumerate().skip(from) {
+            if *n > len32 + widest32 {
                 break;
             }
-            let bound = allowed_edits(len.min(t.chars.len()));
+            let bound = allowed_edits(len.min(*n as usize));
             // Each edit changes the letters used, and their counts, by at most two.
-            if bound == 0 || (letters ^ t.letters).count_ones() as usize > 2 * bound {
+            if bound == 0 || (letters ^ set).count_ones() as usize > 2 * bound {
                 continue;
             }
+            let Some(t) = self.fuzzy.get(k) else {
+                continue;
+            };
             let moved: u16 = counts
                 .iter()
                 .zip(&t.counts)
