@@ -13,6 +13,10 @@ const PROTOS: &[&str] = &[
     "cramp/v1/assessment.proto",
     "cramp/v1/knowledge_base.proto",
     "cramp/v1/cramp_assessment_service.proto",
+    "cramp/v1/batch.proto",
+    // Not used by any message, but reflection needs it so that clients can render the
+    // `BadRequest`/`ErrorInfo` details of a batch record's `google.rpc.Status`.
+    "google/rpc/error_details.proto",
 ];
 
 /// Messages that hold patient answers (inputs) or values echoed from them (evidence, medication
@@ -47,6 +51,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fs::write(out_dir.join("cramp_descriptor.bin"), &encoded)?;
 
     tonic_prost_build::configure()
+        // `google.rpc` (a batch record's error) is tonic-types' own generated code, so clients
+        // read its details with `tonic_types::RpcStatusExt`.
+        .extern_path(".google.rpc", "::tonic_types::pb")
         // These messages carry patient answers; `pb.rs` gives them redacting `Debug` impls so
         // that no log line can print them by accident.
         .skip_debug(
@@ -59,6 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pbjson_build::Builder::new()
         .register_descriptors(&encoded)?
         .preserve_proto_field_names()
+        // Its `google.rpc.Status` has no serde impl; `screen` writes it by hand
+        // (`screen::output`), rendering the known details the way proto3 JSON would.
+        .exclude([".cramp.v1.AssessBatchResponse"])
         .build(&[".cramp.v1"])?;
     Ok(())
 }

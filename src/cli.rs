@@ -49,6 +49,11 @@ pub enum Command {
     Assess(AssessArgs),
     /// Print the knowledge base: version, rules, citations.
     Kb(KbArgs),
+    /// Screen a file of histories (NDJSON or CSV): one answer per record, in input order.
+    ///
+    /// Exit status: 0 every record answered (error answers included), 1 the run failed (the
+    /// output is a valid prefix; --resume continues it), 130 interrupted by Ctrl-C.
+    Screen(crate::screen::ScreenArgs),
 }
 
 /// Options of `serve`.

@@ -5,7 +5,12 @@
 //! address that does not parse stops the process with a message naming the key, instead of
 //! serving with a setting the operator did not mean.
 
-use std::{collections::HashMap, net::SocketAddr, path::Path};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    num::{NonZeroU64, NonZeroUsize},
+    path::Path,
+};
 
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
@@ -26,6 +31,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// The HTTP door (CDS Hooks, FHIR, `/about`) and browser access (CORS, gRPC-Web).
     pub http: HttpSettings,
+    /// Limits of `AssessBatch` streams.
+    pub batch: BatchSettings,
 }
 
 /// The HTTP door and browser access.
@@ -53,6 +60,25 @@ pub struct ServerSettings {
     pub reflection: bool,
     /// How long in-flight calls may take to finish after a shutdown signal.
     pub shutdown_grace_seconds: u64,
+    /// Largest request message the API decodes (a unary request or one batch record); bigger
+    /// ones are refused with `OUT_OF_RANGE` before decoding, which bounds what one message can
+    /// cost.
+    pub max_message_bytes: NonZeroUsize,
+}
+
+/// Limits of `AssessBatch` streams: what one stream may hold and how long it may idle.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSettings {
+    /// Records the server reads ahead of what the client has read back. This, not the stream
+    /// length, bounds a stream's memory; it is also how far evaluation can run in parallel.
+    pub window: NonZeroUsize,
+    /// Records one stream may carry; past it the stream ends with `RESOURCE_EXHAUSTED` so that
+    /// no single caller holds a stream forever.
+    pub max_records_per_stream: NonZeroU64,
+    /// How long the server waits for the next record before ending the stream with
+    /// `DEADLINE_EXCEEDED`; tonic's own timeout does not cover streams.
+    pub idle_timeout_seconds: NonZeroU64,
 }
 
 /// Log format and filtering.
@@ -208,6 +234,40 @@ mod tests {
         }
         let err = chain(&load_env(&[("CRAMP__HTTP__PRODUCTION", "true")]).unwrap_err());
         assert!(err.contains("http.base_url"), "{err}");
+    }
+
+    #[test]
+    fn batch_limits_have_bounded_defaults() {
+        let s = load_env(&[]).unwrap();
+        assert_eq!(s.server.max_message_bytes.get(), 4 * 1024 * 1024);
+        assert_eq!(s.batch.window.get(), 64);
+        assert_eq!(s.batch.max_records_per_stream.get(), 1_000_000);
+        assert_eq!(s.batch.idle_timeout_seconds.get(), 30);
+    }
+
+    #[test]
+    fn batch_limits_come_from_the_environment_and_zero_is_refused() {
+        let s = load_env(&[
+            ("CRAMP__BATCH__WINDOW", "8"),
+            ("CRAMP__BATCH__MAX_RECORDS_PER_STREAM", "100"),
+            ("CRAMP__BATCH__IDLE_TIMEOUT_SECONDS", "2"),
+            ("CRAMP__SERVER__MAX_MESSAGE_BYTES", "1024"),
+        ])
+        .unwrap();
+        assert_eq!(s.batch.window.get(), 8);
+        assert_eq!(s.batch.max_records_per_stream.get(), 100);
+        assert_eq!(s.batch.idle_timeout_seconds.get(), 2);
+        assert_eq!(s.server.max_message_bytes.get(), 1024);
+        for key in [
+            "batch.window",
+            "batch.max_records_per_stream",
+            "batch.idle_timeout_seconds",
+            "server.max_message_bytes",
+        ] {
+            let var = format!("CRAMP__{}", key.to_uppercase().replace('.', "__"));
+            let err = chain(&load_env(&[(&var, "0")]).unwrap_err());
+            assert!(err.contains(key), "{var}=0: {err}");
+        }
     }
 
     #[test]

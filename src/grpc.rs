@@ -2,32 +2,59 @@
 //!
 //! Transport only: read the message, call [`crate::assess`], map the outcome with [`status`].
 //! There is no clinical logic here, so gRPC answers exactly what every other door answers.
+//! `AssessBatch` hands its stream to [`crate::batch`], which calls the same `assess` per record.
 
 pub mod status;
 
-use cramp_core::KnowledgeBase;
-use tonic::{Request, Response, Status};
+use std::pin::Pin;
 
-use crate::pb::{
-    self,
-    cramp_assessment_service_server::{CrampAssessmentService, CrampAssessmentServiceServer},
+use cramp_core::KnowledgeBase;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::{
+    batch::{self, BatchGauge, BatchLimits},
+    pb::{
+        self,
+        cramp_assessment_service_server::{CrampAssessmentService, CrampAssessmentServiceServer},
+    },
 };
 
 /// Result of one RPC handler.
 type RpcResult<T> = Result<Response<T>, Status>;
 
-/// The service implementation; stateless apart from the immutable knowledge base.
-#[derive(Debug, Clone, Copy)]
+/// The answers of one `AssessBatch` call, in request order.
+type BatchAnswers = Pin<Box<dyn Stream<Item = Result<pb::AssessBatchResponse, Status>> + Send>>;
+
+/// The service implementation; stateless apart from the immutable knowledge base (the batch
+/// gauge only counts).
+#[derive(Debug, Clone)]
 pub struct AssessmentService {
     /// The rule set every call is assessed against; `Copy` and `'static`, so sharing is free.
     kb: KnowledgeBase,
+    /// Window, record cap and idle timeout of every `AssessBatch` stream.
+    batch_limits: BatchLimits,
+    /// Live batch counts, shared with whoever built the service (tests, operators).
+    batch_gauge: BatchGauge,
 }
 
 impl AssessmentService {
-    /// A service answering from `kb`.
+    /// A service answering from `kb`, with the default batch limits.
     #[must_use]
-    pub const fn new(kb: KnowledgeBase) -> Self {
-        Self { kb }
+    pub fn new(kb: KnowledgeBase) -> Self {
+        Self {
+            kb,
+            batch_limits: BatchLimits::default(),
+            batch_gauge: BatchGauge::default(),
+        }
+    }
+
+    /// The same service with these batch limits, counting into `gauge`.
+    #[must_use]
+    pub fn with_batch(mut self, limits: BatchLimits, gauge: BatchGauge) -> Self {
+        self.batch_limits = limits;
+        self.batch_gauge = gauge;
+        self
     }
 
     /// The tonic server wrapping this service, ready for `Server::add_service`.
@@ -50,5 +77,21 @@ impl CrampAssessmentService for AssessmentService {
         _request: Request<pb::GetKnowledgeBaseRequest>,
     ) -> RpcResult<pb::GetKnowledgeBaseResponse> {
         Ok(Response::new(crate::assess::knowledge_base(&self.kb)))
+    }
+
+    type AssessBatchStream = BatchAnswers;
+
+    #[tracing::instrument(name = "assess_batch", skip_all)]
+    async fn assess_batch(
+        &self,
+        request: Request<Streaming<pb::AssessBatchRequest>>,
+    ) -> RpcResult<Self::AssessBatchStream> {
+        let answers = batch::assess_stream(
+            self.kb,
+            self.batch_limits,
+            self.batch_gauge.clone(),
+            request.into_inner(),
+        );
+        Ok(Response::new(Box::pin(answers)))
     }
 }

@@ -7,6 +7,8 @@
 //! - [`pb`]: the generated `cramp.v1` API (the only module naming generated code).
 //! - [`convert`]: wire types ⇄ core types, total, enums by value name.
 //! - [`assess`]: request in, response or every bad field out; the one path behind every door.
+//! - [`batch`]: the `AssessBatch` pipeline: ordered answers, per-record errors, back-pressure.
+//! - [`screen`]: the `screen` command: NDJSON/CSV files through `assess`, here or on a server.
 //! - [`grpc`]: the tonic service, and [`grpc::status`] mapping errors to rich gRPC statuses.
 //! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
 //! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment).
@@ -20,6 +22,7 @@
 
 pub mod about;
 pub mod assess;
+pub mod batch;
 pub mod cds_hooks;
 pub mod cli;
 pub mod config;
@@ -28,5 +31,6 @@ pub mod fhir;
 pub mod grpc;
 pub mod http;
 pub mod pb;
+pub mod screen;
 pub mod server;
 pub mod telemetry;

@@ -20,6 +20,7 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
+    batch::{BatchGauge, BatchLimits},
     config::{HttpSettings, ServerSettings, Settings},
     grpc::AssessmentService,
     http::{Clock, HttpState},
@@ -81,6 +82,10 @@ pub struct Application {
     http: HttpSettings,
     /// The request clock (the system clock; tests fix it).
     clock: Clock,
+    /// Window, record cap and idle timeout of `AssessBatch` streams.
+    batch_limits: BatchLimits,
+    /// Live batch counts; [`Application::batch_gauge`] hands out a view before serving starts.
+    batch_gauge: BatchGauge,
 }
 
 impl Application {
@@ -108,6 +113,8 @@ impl Application {
             http_addr,
             http: settings.http.clone(),
             clock: Clock::system(),
+            batch_limits: BatchLimits::from(&settings.batch),
+            batch_gauge: BatchGauge::default(),
         })
     }
 
@@ -121,6 +128,13 @@ impl Application {
     #[must_use]
     pub const fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// Live counts of `AssessBatch` streams (in-flight records, peak, totals); stays valid
+    /// after [`Application::run_until_stopped`] takes the application.
+    #[must_use]
+    pub fn batch_gauge(&self) -> BatchGauge {
+        self.batch_gauge.clone()
     }
 
     /// The address the server is bound to.
@@ -147,6 +161,8 @@ impl Application {
             http_addr,
             http,
             clock,
+            batch_limits,
+            batch_gauge,
         } = self;
 
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -185,7 +201,12 @@ impl Application {
             .layer(grpc_web_cors)
             .layer(tonic_web::GrpcWebLayer::new())
             .add_service(health)
-            .add_service(AssessmentService::new(kb).into_server())
+            .add_service(
+                AssessmentService::new(kb)
+                    .with_batch(batch_limits, batch_gauge)
+                    .into_server()
+                    .max_decoding_message_size(settings.max_message_bytes.get()),
+            )
             .add_optional_service(reflection_v1)
             .add_optional_service(reflection_v1alpha);
 

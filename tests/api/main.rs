@@ -1,6 +1,8 @@
 //! The integration suite: one binary (matklad, zero2prod) driving the real server over real
 //! sockets and the real `cramp-cds` executable.
 
+mod batch;
+mod batch_logs;
 mod binary;
 mod cds_hooks;
 mod cli;
@@ -17,5 +19,6 @@ mod http_support;
 mod logs;
 mod reflection;
 mod rules;
+mod screen;
 mod validation;
 mod vignettes;
