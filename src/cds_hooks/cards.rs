@@ -337,7 +337,12 @@ fn group_card(
             let name = workup_of(workup.workup)
                 .map(workup_display)
                 .unwrap_or_default();
-            detail.push_str(&format!("- {name}: {}\n", workup.rationale));
+            // Most rationales already open with the workup's name.
+            if workup.rationale.starts_with(&name) {
+                detail.push_str(&format!("- {}\n", workup.rationale));
+            } else {
+                detail.push_str(&format!("- {name}: {}\n", workup.rationale));
+            }
         }
     }
     if first && !assessment.missing_information.is_empty() {
