@@ -1,13 +1,13 @@
 //! CDS Hooks conformance (integration.md §6.5: discovery, requests, responses, feedback), each
 //! item over real HTTP against the real server. The JWT items arrive with the auth issue.
 
-use std::{collections::BTreeSet, time::Instant};
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
 use crate::{
     fhir_convert::{hook_request, now, prefetch},
-    helpers::{BASE_URL, TestApp, spawn_app_at, test_settings},
+    helpers::{BASE_URL, TestApp, repo_path, spawn_app_at, test_settings},
     http_support::{Answer, assert_hygiene, save_fhir},
 };
 
@@ -436,21 +436,26 @@ async fn the_same_input_gives_the_same_cards_apart_from_uuids_which_never_repeat
     app.stop().await;
 }
 
-#[tokio::test]
-async fn p95_latency_with_full_prefetch_is_under_500_ms_locally() {
-    let app = app().await;
-    let http = app.http();
-    let request = full_request();
-    let mut times = Vec::new();
-    for _ in 0..40 {
-        let started = Instant::now();
-        assert_eq!(http.post(SCREEN, &request).await.status, 200);
-        times.push(started.elapsed());
+/// The request `benches/cds_hooks.rs` times (integration.md §6.5 asks for p95 < 500 ms with full
+/// prefetch; latency is a benchmark here, not a timed test). The committed fixture must stay the
+/// same request the conformance tests use; `UPDATE_FIXTURES=1` rewrites it.
+#[test]
+fn the_latency_benchmark_fixture_is_the_full_prefetch_request() {
+    let path = repo_path("tests/data/cds_hooks/patient-view-full-prefetch.json");
+    // hookInstance is fresh per call; the fixture keeps one fixed value.
+    let mut request = full_request();
+    request["hookInstance"] = json!("00000000-0000-4000-8000-000000000000");
+    let expected = serde_json::to_string_pretty(&request).unwrap() + "\n";
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(&path, &expected).unwrap();
     }
-    times.sort();
-    let p95 = times[times.len() * 95 / 100 - 1];
-    assert!(p95.as_millis() < 500, "p95 {p95:?}");
-    app.stop().await;
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        committed,
+        expected,
+        "run with UPDATE_FIXTURES=1 to refresh {}",
+        path.display()
+    );
 }
 
 #[tokio::test]
