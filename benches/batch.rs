@@ -3,11 +3,12 @@
 //! Two questions with targets on the 2-core reference machine, answered in one run so the
 //! numbers share the machine's state:
 //! - `stream`: 200,000 synthetic records through one `AssessBatch` stream to an in-process
-//!   server over loopback TCP, with a real tonic client: records/s (target ≥ 100,000).
+//!   server over loopback TCP, with a real tonic client: records/s (target ≥ 100,000), in the
+//!   FULL view (the default) and the BASIC view (codes and ids, no texts).
 //! - `screen`: `screen` in-process on a 200,000-record NDJSON file, next to reading the same
 //!   file line by line with `serde_json` alone (into `serde_json::Value`) and with the typed
 //!   parse screen itself must do (into `AssessBatchRequest`): records/s and the ratio (target:
-//!   screen ≥ 50% of the bare parse rate).
+//!   screen ≥ 50% of the bare parse rate), for `--view full` and `--view basic`.
 //!
 //! The input is generated at bench time with the seeded generator (never committed). Client and
 //! server share the machine, as they do on loopback. Each measurement runs three times and the
@@ -24,7 +25,7 @@ use std::{
 use cramp_cds::{
     config::Settings,
     pb::{self, cramp_assessment_service_client::CrampAssessmentServiceClient},
-    screen::{self, ScreenArgs, synthetic},
+    screen::{self, ScreenArgs, View, synthetic},
     server::Application,
 };
 
@@ -49,11 +50,12 @@ fn main() {
         "batch bench: {records} records, {} cores",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
-    stream(records);
+    stream(records, pb::AssessmentView::Unspecified);
+    stream(records, pb::AssessmentView::Basic);
     screen_vs_parse(records);
 }
 
-fn stream(records: usize) {
+fn stream(records: usize, view: pb::AssessmentView) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let mut times = Vec::new();
     runtime.block_on(async {
@@ -78,7 +80,10 @@ fn stream(records: usize) {
         for run in 0..RUNS {
             let requests: Vec<pb::AssessBatchRequest> = synthetic::records(SEED)
                 .take(records)
-                .map(|r| r.request)
+                .map(|r| pb::AssessBatchRequest {
+                    view: view.into(),
+                    ..r.request
+                })
                 .collect();
             let started = Instant::now();
             let mut answers = client
@@ -94,7 +99,8 @@ fn stream(records: usize) {
             let elapsed = started.elapsed();
             assert_eq!(count, records, "one answer per record");
             println!(
-                "stream run {}: {count} records in {:.3} s = {:.0} records/s",
+                "stream {} run {}: {count} records in {:.3} s = {:.0} records/s",
+                view.as_str_name(),
                 run + 1,
                 elapsed.as_secs_f64(),
                 rate(count, elapsed)
@@ -104,7 +110,11 @@ fn stream(records: usize) {
         let _ = stop.send(());
         let _ = server.await;
     });
-    report("stream (AssessBatch over loopback)", records, &mut times);
+    report(
+        &format!("stream (AssessBatch over loopback, {})", view.as_str_name()),
+        records,
+        &mut times,
+    );
 }
 
 fn screen_vs_parse(records: usize) {
@@ -131,6 +141,7 @@ fn screen_vs_parse(records: usize) {
     let mut value_times = Vec::new();
     let mut typed_times = Vec::new();
     let mut screen_times = Vec::new();
+    let mut basic_times = Vec::new();
     for run in 0..RUNS {
         value_times.push(parse(&input, |line| {
             std::hint::black_box(serde_json::from_str::<serde_json::Value>(line).is_ok());
@@ -138,43 +149,56 @@ fn screen_vs_parse(records: usize) {
         typed_times.push(parse(&input, |line| {
             std::hint::black_box(serde_json::from_str::<pb::AssessBatchRequest>(line).is_ok());
         }));
-        let output = dir.path().join("out.ndjson");
-        let args = ScreenArgs {
-            input: input.to_string_lossy().into_owned(),
-            output: output.to_string_lossy().into_owned(),
-            format: None,
-            input_format: None,
-            server: None,
-            resume: false,
-            quiet: true,
-            summary: None,
-        };
-        let started = Instant::now();
-        let outcome = screen::run(&args).expect("screen runs");
-        let elapsed = started.elapsed();
-        assert_eq!(outcome.written, records as u64, "one answer per record");
+        let elapsed = screen_once(records, &input, dir.path(), View::Full);
         screen_times.push(elapsed);
+        let basic = screen_once(records, &input, dir.path(), View::Basic);
+        basic_times.push(basic);
         println!(
-            "screen run {}: parse(Value) {:.0}/s, parse(AssessBatchRequest) {:.0}/s, screen {:.0}/s",
+            "screen run {}: parse(Value) {:.0}/s, parse(AssessBatchRequest) {:.0}/s, \
+             screen --view full {:.0}/s, screen --view basic {:.0}/s",
             run + 1,
             rate(records, value_times[run]),
             rate(records, typed_times[run]),
-            rate(records, elapsed)
+            rate(records, elapsed),
+            rate(records, basic)
         );
     }
     let value = report("bare parse: serde_json::Value", records, &mut value_times);
     let typed = report("bare parse: AssessBatchRequest", records, &mut typed_times);
-    let screened = report(
-        "screen in-process (parse, assess, write)",
-        records,
-        &mut screen_times,
-    );
-    println!(
-        "ratio screen / bare parse: {:.0}% of serde_json::Value, {:.0}% of AssessBatchRequest \
-         (best runs)",
-        100.0 * screened / value,
-        100.0 * screened / typed
-    );
+    for (name, times) in [("full", &mut screen_times), ("basic", &mut basic_times)] {
+        let screened = report(
+            &format!("screen --view {name} in-process (parse, assess, write)"),
+            records,
+            times,
+        );
+        println!(
+            "ratio screen --view {name} / bare parse: {:.0}% of serde_json::Value, {:.0}% of \
+             AssessBatchRequest (best runs)",
+            100.0 * screened / value,
+            100.0 * screened / typed
+        );
+    }
+}
+
+/// One in-process `screen` of `input` to NDJSON in `view`.
+fn screen_once(records: usize, input: &Path, dir: &Path, view: View) -> Duration {
+    let output = dir.join("out.ndjson");
+    let args = ScreenArgs {
+        input: input.to_string_lossy().into_owned(),
+        output: output.to_string_lossy().into_owned(),
+        format: None,
+        input_format: None,
+        server: None,
+        resume: false,
+        quiet: true,
+        summary: None,
+        view: Some(view),
+    };
+    let started = Instant::now();
+    let outcome = screen::run(&args).expect("screen runs");
+    let elapsed = started.elapsed();
+    assert_eq!(outcome.written, records as u64, "one answer per record");
+    elapsed
 }
 
 /// Reads `path` line by line on one thread, as a bare parser would.

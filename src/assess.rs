@@ -46,10 +46,23 @@ impl AssessError {
 /// [`AssessError::InvalidRequest`] naming every bad field when anything is wrong: a `request_id`
 /// over [`MAX_REQUEST_ID_CHARS`], a missing `history`, an unknown enum number or anything
 /// [`cramp_core::validate`] rejects.
-#[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
 pub fn assess(
     kb: &KnowledgeBase,
     request: pb::AssessRequest,
+) -> Result<pb::AssessResponse, AssessError> {
+    assess_in_view(kb, request, pb::AssessmentView::Unspecified as i32)
+}
+
+/// [`assess`], answering in the `cramp.v1.AssessmentView` numbered `view` (UNSPECIFIED is FULL;
+/// BASIC leaves the text fields empty and never builds them).
+///
+/// # Errors
+/// As [`assess`], and a violation on `view` when the number is not a known view.
+#[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
+pub fn assess_in_view(
+    kb: &KnowledgeBase,
+    request: pb::AssessRequest,
+    view: i32,
 ) -> Result<pb::AssessResponse, AssessError> {
     let started = Instant::now();
     let pb::AssessRequest { request_id, input } = request;
@@ -92,6 +105,15 @@ pub fn assess(
             .ok()
     });
 
+    // After the history: violations come in the order of the request's fields.
+    let view = convert::View::from_number(view).unwrap_or_else(|| {
+        violations.push(FieldViolation::new(
+            "view",
+            "is not a known value of its enum",
+        ));
+        convert::View::Full
+    });
+
     let valid = match valid {
         Some(valid) if violations.is_empty() => valid,
         _ => {
@@ -121,7 +143,7 @@ pub fn assess(
     );
     Ok(pb::AssessResponse {
         request_id,
-        assessment: Some(convert::assessment_to_pb(&assessment)),
+        assessment: Some(convert::assessment_to_pb_view(&assessment, view)),
     })
 }
 

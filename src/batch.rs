@@ -138,12 +138,16 @@ pub fn assess_record(
     kb: &KnowledgeBase,
     record: pb::AssessBatchRequest,
 ) -> pb::AssessBatchResponse {
-    let pb::AssessBatchRequest { record_id, history } = record;
+    let pb::AssessBatchRequest {
+        record_id,
+        history,
+        view,
+    } = record;
     let request = pb::AssessRequest {
         request_id: record_id.clone(),
         input: history.map(pb::assess_request::Input::History),
     };
-    let result = match assess::assess(kb, request) {
+    let result = match assess::assess_in_view(kb, request, view) {
         Ok(response) => response.assessment.map(BatchResult::Assessment),
         Err(err) => Some(BatchResult::Error(status::invalid_record(&record_root(
             &err,
@@ -454,6 +458,7 @@ mod tests {
                 }),
                 ..pb::CrampHistory::default()
             }),
+            view: pb::AssessmentView::Unspecified.into(),
         }
     }
 

@@ -44,9 +44,54 @@ pub fn history_from_pb(
     (history, decoder.violations)
 }
 
+/// How much of an assessment goes on the wire (`cramp.v1.AssessmentView`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// Everything, texts included.
+    #[default]
+    Full,
+    /// Codes and ids only: the full assessment with its human-readable text fields left empty
+    /// (see `ASSESSMENT_VIEW_BASIC` in `batch.proto`).
+    Basic,
+}
+
+impl View {
+    /// The view a wire number asks for; `None` for a number the contract does not know.
+    /// UNSPECIFIED is FULL (AIP-157), so callers that never set it are unaffected.
+    #[must_use]
+    pub fn from_number(number: i32) -> Option<Self> {
+        match pb::AssessmentView::try_from(number).ok()? {
+            pb::AssessmentView::Unspecified | pb::AssessmentView::Full => Some(Self::Full),
+            pb::AssessmentView::Basic => Some(Self::Basic),
+        }
+    }
+
+    /// `text` as owned wire text in the full view, empty in the basic view (no allocation).
+    fn text(self, text: &str) -> String {
+        match self {
+            Self::Full => text.to_owned(),
+            Self::Basic => String::new(),
+        }
+    }
+
+    fn citations(self, citations: &[cramp_core::Citation]) -> Vec<pb::Citation> {
+        match self {
+            Self::Full => citations.iter().map(citation_to_pb).collect(),
+            Self::Basic => Vec::new(),
+        }
+    }
+}
+
 /// Converts an assessment into its wire form.
 #[must_use]
 pub fn assessment_to_pb(assessment: &cramp_core::Assessment) -> pb::Assessment {
+    assessment_to_pb_view(assessment, View::Full)
+}
+
+/// Converts an assessment into its wire form in `view`. The basic view is the full one with the
+/// text fields empty, built without ever allocating those texts.
+#[must_use]
+pub fn assessment_to_pb_view(assessment: &cramp_core::Assessment, view: View) -> pb::Assessment {
     let cramp_core::Assessment {
         urgency,
         urgency_rationale,
@@ -59,17 +104,17 @@ pub fn assessment_to_pb(assessment: &cramp_core::Assessment) -> pb::Assessment {
     } = assessment;
     pb::Assessment {
         urgency: urgency.to_number(),
-        urgency_rationale: urgency_rationale.clone(),
-        flags: flags.iter().map(risk_flag_to_pb).collect(),
+        urgency_rationale: view.text(urgency_rationale),
+        flags: flags.iter().map(|f| risk_flag_to_pb(f, view)).collect(),
         medication_findings: medication_findings
             .iter()
-            .map(medication_finding_to_pb)
+            .map(|m| medication_finding_to_pb(m, view))
             .collect(),
-        workups: workups.iter().map(workup_to_pb).collect(),
-        self_care: self_care.iter().map(self_care_to_pb).collect(),
+        workups: workups.iter().map(|w| workup_to_pb(w, view)).collect(),
+        self_care: self_care.iter().map(|a| self_care_to_pb(a, view)).collect(),
         missing_information: missing_information
             .iter()
-            .map(missing_information_to_pb)
+            .map(|m| missing_information_to_pb(m, view))
             .collect(),
         knowledge_base_version: (*knowledge_base_version).to_owned(),
         // The lexicon is compiled in beside the rules, so this build's lexicon produced it.
@@ -372,7 +417,7 @@ macro_rules! static_strings_to_pb {
     }};
 }
 
-fn risk_flag_to_pb(flag: &cramp_core::RiskFlag) -> pb::RiskFlag {
+fn risk_flag_to_pb(flag: &cramp_core::RiskFlag, view: View) -> pb::RiskFlag {
     let cramp_core::RiskFlag {
         flag,
         urgency,
@@ -387,12 +432,12 @@ fn risk_flag_to_pb(flag: &cramp_core::RiskFlag) -> pb::RiskFlag {
     pb::RiskFlag {
         flag: flag.to_number(),
         urgency: urgency.to_number(),
-        title: (*title).to_owned(),
-        rationale: rationale.clone(),
+        title: view.text(title),
+        rationale: view.text(rationale),
         evidence: evidence.iter().map(evidence_to_pb).collect(),
         rule_id: (*rule_id).to_owned(),
         rule_version: (*rule_version).to_owned(),
-        citations: citations.iter().map(citation_to_pb).collect(),
+        citations: view.citations(citations),
         codings: codings.iter().map(coding_to_pb).collect(),
     }
 }
@@ -405,7 +450,7 @@ fn evidence_to_pb(evidence: &cramp_core::Evidence) -> pb::Evidence {
     }
 }
 
-fn workup_to_pb(workup: &cramp_core::SuggestedWorkup) -> pb::SuggestedWorkup {
+fn workup_to_pb(workup: &cramp_core::SuggestedWorkup, view: View) -> pb::SuggestedWorkup {
     let cramp_core::SuggestedWorkup {
         workup,
         urgency,
@@ -416,13 +461,16 @@ fn workup_to_pb(workup: &cramp_core::SuggestedWorkup) -> pb::SuggestedWorkup {
     pb::SuggestedWorkup {
         workup: workup.to_number(),
         urgency: urgency.to_number(),
-        rationale: rationale.clone(),
+        rationale: view.text(rationale),
         for_flags: for_flags.iter().map(|f| f.to_number()).collect(),
         codings: codings.iter().map(coding_to_pb).collect(),
     }
 }
 
-fn medication_finding_to_pb(finding: &cramp_core::MedicationFinding) -> pb::MedicationFinding {
+fn medication_finding_to_pb(
+    finding: &cramp_core::MedicationFinding,
+    view: View,
+) -> pb::MedicationFinding {
     let cramp_core::MedicationFinding {
         input_name,
         ingredient,
@@ -442,33 +490,40 @@ fn medication_finding_to_pb(finding: &cramp_core::MedicationFinding) -> pb::Medi
         r#match: match_kind.to_number(),
         evidence_strength: evidence_strength.to_number(),
         recent: *recent,
-        rationale: rationale.clone(),
-        advice: (*advice).to_owned(),
-        citations: citations.iter().map(citation_to_pb).collect(),
+        rationale: view.text(rationale),
+        advice: view.text(advice),
+        citations: view.citations(citations),
         codings: codings.iter().map(coding_to_pb).collect(),
     }
 }
 
-fn self_care_to_pb(advice: &cramp_core::SelfCareAdvice) -> pb::SelfCareAdvice {
-    static_strings_to_pb!(
-        advice,
-        SelfCareAdvice {
-            code,
-            text,
-            evidence
-        }
-    )
+fn self_care_to_pb(advice: &cramp_core::SelfCareAdvice, view: View) -> pb::SelfCareAdvice {
+    let cramp_core::SelfCareAdvice {
+        code,
+        text,
+        evidence,
+    } = *advice;
+    pb::SelfCareAdvice {
+        code: code.to_owned(),
+        text: view.text(text),
+        evidence: view.text(evidence),
+    }
 }
 
-fn missing_information_to_pb(missing: &cramp_core::MissingInformation) -> pb::MissingInformation {
-    static_strings_to_pb!(
-        missing,
-        MissingInformation {
-            field,
-            question,
-            why
-        }
-    )
+fn missing_information_to_pb(
+    missing: &cramp_core::MissingInformation,
+    view: View,
+) -> pb::MissingInformation {
+    let cramp_core::MissingInformation {
+        field,
+        question,
+        why,
+    } = *missing;
+    pb::MissingInformation {
+        field: field.to_owned(),
+        question: view.text(question),
+        why: view.text(why),
+    }
 }
 
 fn rule_to_pb(rule: &cramp_core::RuleMeta) -> pb::Rule {

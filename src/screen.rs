@@ -73,6 +73,20 @@ pub struct ScreenArgs {
     /// Also write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+    /// How much of each assessment NDJSON answers carry: `full`, or `basic` (every code and
+    /// id without the human-readable texts; see `ASSESSMENT_VIEW_BASIC`). CSV rows hold codes
+    /// only, so a CSV output always uses the cheaper basic view [default: full].
+    #[arg(long, value_enum)]
+    pub view: Option<View>,
+}
+
+/// The `--view` of `screen`: `cramp.v1.AssessmentView`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum View {
+    /// Everything, texts included.
+    Full,
+    /// Codes and ids only.
+    Basic,
 }
 
 /// Why `screen` stopped before answering every record.
@@ -273,13 +287,21 @@ pub fn run(args: &ScreenArgs) -> Result<Outcome, ScreenError> {
         written: 0,
         progress,
     };
+    // CSV rows show codes only: the texts would be built, sent and parsed for nothing.
+    let view = match (output_format, args.view) {
+        (OutputFormat::Csv, _) | (OutputFormat::Ndjson, Some(View::Basic)) => {
+            pb::AssessmentView::Basic
+        }
+        (OutputFormat::Ndjson, Some(View::Full) | None) => pb::AssessmentView::Unspecified,
+    };
     let result = match &args.server {
-        None => local::run(source, &parser, output_format, &mut sink, &stop),
+        None => local::run(source, &parser, output_format, view, &mut sink, &stop),
         Some(url) => runtime.block_on(remote::run(
             url,
             source,
             parser,
             output_format,
+            view,
             &mut sink,
             Arc::clone(&stop),
         )),

@@ -400,6 +400,8 @@ fn parse_row(columns: &CsvColumns, line: u64, row: &csv::StringRecord) -> Parsed
         Ok(history) => Ok(pb::AssessBatchRequest {
             record_id,
             history: Some(history),
+            // `screen --view` decides, for every record.
+            view: pb::AssessmentView::Unspecified.into(),
         }),
         Err(_) => Err(unparseable(
             line,

@@ -25,7 +25,7 @@ use super::{
     output::{Formatter, OutputFormat},
     summary::Summary,
 };
-use crate::batch;
+use crate::{batch, pb};
 
 /// Records per chunk: large enough that hand-offs cost little per record, small enough that a
 /// Ctrl-C or a crash loses little unwritten work.
@@ -61,6 +61,7 @@ pub(super) fn run(
     source: Source,
     parser: &Parser,
     format: OutputFormat,
+    view: pb::AssessmentView,
     sink: &mut Sink,
     stop: &AtomicBool,
 ) -> Result<(), ScreenError> {
@@ -78,7 +79,7 @@ pub(super) fn run(
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
             let parser = parser.clone();
-            scope.spawn(move || work(&work_rx, &done_tx, &parser, format));
+            scope.spawn(move || work(&work_rx, &done_tx, &parser, format, view));
         }
         drop(done_tx);
         // Writing drops the receivers when it returns, even early, which unblocks the reader
@@ -140,6 +141,7 @@ fn work(
     done: &SyncSender<Result<Done, ScreenError>>,
     parser: &Parser,
     format: OutputFormat,
+    view: pb::AssessmentView,
 ) {
     let kb = KnowledgeBase::standard();
     let mut formatter = Formatter::new(format);
@@ -157,7 +159,10 @@ fn work(
         let mut result = Ok(());
         for record in records {
             let answer = match parser.parse(record) {
-                Ok(request) => batch::assess_record(&kb, request),
+                Ok(mut request) => {
+                    request.view = view.into();
+                    batch::assess_record(&kb, request)
+                }
                 Err(answer) => *answer,
             };
             out.summary.add(&answer);

@@ -486,6 +486,7 @@ mod tests {
                     }),
                     ..pb::CrampHistory::default()
                 }),
+                view: pb::AssessmentView::Unspecified.into(),
             },
         );
         let bad = pb::AssessBatchResponse {

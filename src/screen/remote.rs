@@ -60,6 +60,7 @@ pub(super) async fn run(
     source: Source,
     parser: Parser,
     format: OutputFormat,
+    view: pb::AssessmentView,
     sink: &mut Sink,
     stop: Arc<AtomicBool>,
 ) -> Result<(), ScreenError> {
@@ -84,7 +85,15 @@ pub(super) async fn run(
     let reader = {
         let reader_stop = Arc::clone(&reader_stop);
         let interrupted = Arc::clone(&stop);
-        thread::spawn(move || read(source, &parser, &items_tx, &[&reader_stop, &interrupted]))
+        thread::spawn(move || {
+            read(
+                source,
+                &parser,
+                view,
+                &items_tx,
+                &[&reader_stop, &interrupted],
+            );
+        })
     };
 
     let mut formatter = Formatter::new(format);
@@ -181,6 +190,7 @@ pub(super) async fn run(
 fn read(
     source: Source,
     parser: &Parser,
+    view: pb::AssessmentView,
     items: &mpsc::Sender<Result<Parsed, InputError>>,
     stops: &[&AtomicBool],
 ) {
@@ -188,7 +198,12 @@ fn read(
         if stops.iter().any(|stop| stop.load(Ordering::Relaxed)) {
             return;
         }
-        let item = record.map(|record| parser.parse(record));
+        let item = record.map(|record| {
+            parser.parse(record).map(|mut request| {
+                request.view = view.into();
+                request
+            })
+        });
         let failed = item.is_err();
         if items.blocking_send(item).is_err() || failed {
             return;

@@ -236,6 +236,7 @@ fn record(seed: u64, index: u64) -> SyntheticRecord {
         request: pb::AssessBatchRequest {
             record_id: format!("s{seed}-{:06}", index + 1),
             history: Some(history),
+            view: pb::AssessmentView::Unspecified.into(),
         },
         invalid_fields,
     }

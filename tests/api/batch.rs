@@ -75,6 +75,7 @@ fn batch_record(id: &str) -> pb::AssessBatchRequest {
     pb::AssessBatchRequest {
         record_id: request.request_id,
         history,
+        view: pb::AssessmentView::Unspecified.into(),
     }
 }
 

@@ -82,6 +82,7 @@ fn records() -> Vec<pb::AssessBatchRequest> {
             } else {
                 valid.clone()
             }),
+            view: pb::AssessmentView::Unspecified.into(),
         })
         .collect()
 }

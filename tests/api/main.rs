@@ -21,4 +21,5 @@ mod reflection;
 mod rules;
 mod screen;
 mod validation;
+mod views;
 mod vignettes;

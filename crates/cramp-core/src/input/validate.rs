@@ -110,12 +110,17 @@ pub fn validate(
                 "is required and must not be blank",
             );
         }
-        v.length(&format!("medications[{i}].name"), Some(&m.name));
-        v.length(
-            &format!("medications[{i}].rxnorm_cui"),
-            m.rxnorm_cui.as_deref(),
-        );
-        v.length(&format!("medications[{i}].atc_code"), m.atc_code.as_deref());
+        // The path is built only for a violation: this runs for every medication of every
+        // record.
+        for (name, value) in [
+            ("name", Some(m.name.as_str())),
+            ("rxnorm_cui", m.rxnorm_cui.as_deref()),
+            ("atc_code", m.atc_code.as_deref()),
+        ] {
+            if too_long(value) {
+                v.length(&format!("medications[{i}].{name}"), value);
+            }
+        }
     }
 
     v.range_f64(
@@ -198,6 +203,11 @@ pub fn validate(
     }
 }
 
+/// Over [`MAX_STRING_CHARS`] characters.
+fn too_long(value: Option<&str>) -> bool {
+    value.is_some_and(|s| s.chars().count() > MAX_STRING_CHARS)
+}
+
 struct Checker {
     violations: Vec<FieldViolation>,
 }
@@ -238,9 +248,7 @@ impl Checker {
     }
 
     fn length(&mut self, field: &str, value: Option<&str>) {
-        if let Some(s) = value
-            && s.chars().count() > MAX_STRING_CHARS
-        {
+        if too_long(value) {
             self.push(
                 field,
                 &format!("must be at most {MAX_STRING_CHARS} characters"),
