@@ -89,7 +89,6 @@ fn main() {
                 let request = pb::AssessRequest {
                     request_id: "bench".into(),
                     input: Some(pb::assess_request::Input::QuestionnaireResponseJson(questionnaire)),
-                    ..Default::default()
                 };
                 let answer = client.assess(request).await.expect("Assess answers").into_inner();
                 assert!(answer.assessment.is_some_and(|a| !a.flags.is_empty()), "flags come back");
