@@ -3,17 +3,9 @@
 //! client), and prove that record ids reach the logs while no answer does, and that `screen`
 //! itself prints nothing but its summary.
 
-use std::{
-    io,
-    process::{Command, Stdio},
-    sync::{Arc, Mutex},
-};
+use std::process::{Command, Stdio};
 
-use cramp_cds::{
-    config::{LogFormat, LogSettings},
-    pb::{self, cramp_assessment_service_client::CrampAssessmentServiceClient},
-    telemetry,
-};
+use cramp_cds::pb::{self, cramp_assessment_service_client::CrampAssessmentServiceClient};
 
 use crate::helpers::{connect, spawn_app, spawn_binary};
 
@@ -101,57 +93,25 @@ fn assert_no_patient_data(logs: &str) {
     assert!(leaked.is_empty(), "patient data in logs: {leaked:?}");
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn in_process_stream_trace_logs_carry_no_patient_data() {
-    crate::helpers::init_tracing();
-    let capture = Capture::default();
-    let settings = LogSettings {
-        format: LogFormat::Json,
-        filter: "trace".into(),
-    };
-    let sink = capture.clone();
-    let subscriber = telemetry::subscriber(&settings, move || sink.clone(), false).unwrap();
-    // One thread runs the server, its evaluation tasks and the client, all under the scoped
-    // subscriber.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(async {
-            let app = spawn_app().await;
-            let mut client = CrampAssessmentServiceClient::new(app.channel().await);
-            let mut answers = client
-                .assess_batch(tokio_stream::iter(records()))
-                .await
-                .unwrap()
-                .into_inner();
-            let mut count = 0;
-            while answers.message().await.unwrap().is_some() {
-                count += 1;
-            }
-            assert_eq!(count, 20);
-            drop(answers);
-            drop(client);
-            app.stop().await;
-        });
+    let logs = crate::helpers::capture_trace_logs(|| async {
+        let app = spawn_app().await;
+        let mut client = CrampAssessmentServiceClient::new(app.channel().await);
+        let mut answers = client
+            .assess_batch(tokio_stream::iter(records()))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut count = 0;
+        while answers.message().await.unwrap().is_some() {
+            count += 1;
+        }
+        assert_eq!(count, 20);
+        drop(answers);
+        drop(client);
+        app.stop().await;
     });
-
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert_no_patient_data(&logs);
 }
 

@@ -303,3 +303,45 @@ impl RunningBinary {
         (status.code(), lines)
     }
 }
+
+/// A shared in-memory log sink for the PHI log-capture tests.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `run` under a scoped JSON subscriber at TRACE and returns everything it logged.
+///
+/// A current-thread runtime polls the server, its tasks and the client on this thread, where the
+/// scoped subscriber is installed, so every event of the run is captured.
+pub(crate) fn capture_trace_logs<F, Fut>(run: F) -> String
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    init_tracing();
+    let capture = Capture::default();
+    let settings = cramp_cds::config::LogSettings {
+        format: cramp_cds::config::LogFormat::Json,
+        filter: "trace".into(),
+    };
+    let sink = capture.clone();
+    let subscriber =
+        cramp_cds::telemetry::subscriber(&settings, move || sink.clone(), false).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || runtime.block_on(run()));
+    let logs = capture.0.lock().unwrap().clone();
+    String::from_utf8(logs).unwrap()
+}

@@ -2,15 +2,6 @@
 //! feedback and `$cramp-assess` full of distinctive patient data and an access token, and prove
 //! none of it reaches a log line while the route, `hookInstance` and rule ids do.
 
-use std::{
-    io,
-    sync::{Arc, Mutex},
-};
-
-use cramp_cds::{
-    config::{LogFormat, LogSettings},
-    telemetry,
-};
 use serde_json::{Value, json};
 
 use crate::{
@@ -107,42 +98,13 @@ fn assert_no_patient_data(logs: &str) {
     assert!(leaked.is_empty(), "patient data in logs: {leaked:?}");
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn in_process_trace_logs_of_the_http_doors_carry_no_patient_data() {
-    crate::helpers::init_tracing();
-    let capture = Capture::default();
-    let settings = LogSettings {
-        format: LogFormat::Json,
-        filter: "trace".into(),
-    };
-    let sink = capture.clone();
-    let subscriber = telemetry::subscriber(&settings, move || sink.clone(), false).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(async {
-            let app = spawn_app_at(test_settings(), Some(now())).await;
-            exercise(&app.http()).await;
-            app.stop().await;
-        });
+    let logs = crate::helpers::capture_trace_logs(|| async {
+        let app = spawn_app_at(test_settings(), Some(now())).await;
+        exercise(&app.http()).await;
+        app.stop().await;
     });
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert_no_patient_data(&logs);
 }
 

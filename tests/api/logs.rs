@@ -4,16 +4,7 @@
 //! Checked twice: in-process with the service's own subscriber writing into a buffer, and through
 //! the real binary's JSON logs on stdout.
 
-use std::{
-    io,
-    sync::{Arc, Mutex},
-};
-
-use cramp_cds::{
-    config::{LogFormat, LogSettings},
-    pb::{self, cramp_assessment_service_client::CrampAssessmentServiceClient},
-    telemetry,
-};
+use cramp_cds::pb::{self, cramp_assessment_service_client::CrampAssessmentServiceClient};
 use tonic::transport::Channel;
 
 use crate::helpers::{connect, spawn_app, spawn_binary};
@@ -143,46 +134,13 @@ fn assert_no_patient_data(logs: &str) {
     assert!(leaked.is_empty(), "patient data in logs: {leaked:?}");
 }
 
-/// A shared in-memory log sink.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn in_process_trace_logs_carry_no_patient_data() {
-    crate::helpers::init_tracing();
-    let capture = Capture::default();
-    let settings = LogSettings {
-        format: LogFormat::Json,
-        filter: "trace".into(),
-    };
-    let sink = capture.clone();
-    let subscriber = telemetry::subscriber(&settings, move || sink.clone(), false).unwrap();
-    // A current-thread runtime polls the server and the client on this thread, where the scoped
-    // subscriber is installed, so every event of the run is captured.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(async {
-            let app = spawn_app().await;
-            exercise(app.channel().await).await;
-            app.stop().await;
-        });
+    let logs = crate::helpers::capture_trace_logs(|| async {
+        let app = spawn_app().await;
+        exercise(app.channel().await).await;
+        app.stop().await;
     });
-
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.lines().count() > 10, "TRACE captured the run: {logs}");
     assert_no_patient_data(&logs);
 }
