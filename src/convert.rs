@@ -80,6 +80,22 @@ impl View {
             Self::Basic => Vec::new(),
         }
     }
+
+    /// Codings in this view: the basic view keeps each system and code and leaves out the
+    /// display, which is the code system's fixed text for that code.
+    fn codings(self, codings: &[cramp_core::Coding]) -> Vec<pb::Coding> {
+        match self {
+            Self::Full => codings.iter().map(coding_to_pb).collect(),
+            Self::Basic => codings
+                .iter()
+                .map(|c| pb::Coding {
+                    system: c.system.to_owned(),
+                    code: c.code.to_owned(),
+                    display: String::new(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Converts an assessment into its wire form.
@@ -438,7 +454,7 @@ fn risk_flag_to_pb(flag: &cramp_core::RiskFlag, view: View) -> pb::RiskFlag {
         rule_id: (*rule_id).to_owned(),
         rule_version: (*rule_version).to_owned(),
         citations: view.citations(citations),
-        codings: codings.iter().map(coding_to_pb).collect(),
+        codings: view.codings(codings),
     }
 }
 
@@ -463,7 +479,7 @@ fn workup_to_pb(workup: &cramp_core::SuggestedWorkup, view: View) -> pb::Suggest
         urgency: urgency.to_number(),
         rationale: view.text(rationale),
         for_flags: for_flags.iter().map(|f| f.to_number()).collect(),
-        codings: codings.iter().map(coding_to_pb).collect(),
+        codings: view.codings(codings),
     }
 }
 
@@ -493,7 +509,7 @@ fn medication_finding_to_pb(
         rationale: view.text(rationale),
         advice: view.text(advice),
         citations: view.citations(citations),
-        codings: codings.iter().map(coding_to_pb).collect(),
+        codings: view.codings(codings),
     }
 }
 

@@ -17,19 +17,24 @@ use crate::{
 
 /// `full` with every field the BASIC view leaves out cleared (see `ASSESSMENT_VIEW_BASIC`).
 fn without_texts(mut full: pb::Assessment) -> pb::Assessment {
+    let no_display =
+        |codings: &mut Vec<pb::Coding>| codings.iter_mut().for_each(|c| c.display.clear());
     full.urgency_rationale.clear();
     for f in &mut full.flags {
         f.title.clear();
         f.rationale.clear();
         f.citations.clear();
+        no_display(&mut f.codings);
     }
     for w in &mut full.workups {
         w.rationale.clear();
+        no_display(&mut w.codings);
     }
     for m in &mut full.medication_findings {
         m.rationale.clear();
         m.advice.clear();
         m.citations.clear();
+        no_display(&mut m.codings);
     }
     for a in &mut full.self_care {
         a.text.clear();
