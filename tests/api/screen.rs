@@ -367,9 +367,13 @@ fn csv_from_stdin_needs_input_format() {
     assert!(text.starts_with("record_id,urgency,flags,workups,drug_classes,error\n"));
 }
 
-/// Starts `screen` on `input`, SIGKILLs it once the output holds some records, and returns
-/// what it left.
-fn killed_run(input: &Path, output: &Path) -> Vec<u8> {
+/// Starts `screen` on `input`, sends `signal` once the output holds some records, and returns
+/// what it left and how it exited.
+fn interrupted_run(
+    input: &Path,
+    output: &Path,
+    signal: rustix::process::Signal,
+) -> (Vec<u8>, std::process::ExitStatus) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cramp-cds"))
         .args([
             "screen",
@@ -389,13 +393,43 @@ fn killed_run(input: &Path, output: &Path) -> Vec<u8> {
         assert!(started.elapsed() < PATIENCE, "screen never wrote anything");
         assert!(
             child.try_wait().unwrap().is_none(),
-            "finished before it could be killed"
+            "finished before it could be interrupted"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    std::fs::read(output).unwrap()
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, signal).unwrap();
+    let status = child.wait().unwrap();
+    (std::fs::read(output).unwrap(), status)
+}
+
+/// Starts `screen` on `input`, SIGKILLs it once the output holds some records, and returns
+/// what it left.
+fn killed_run(input: &Path, output: &Path) -> Vec<u8> {
+    interrupted_run(input, output, rustix::process::Signal::KILL).0
+}
+
+#[test]
+fn ctrl_c_stops_with_130_and_leaves_whole_records_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = path(&dir, "big.ndjson");
+    write_records(&input, 20_000, 78);
+    let full = path(&dir, "full.ndjson");
+    screen_ok(&["--input", s(&input), "--output", s(&full), "-q"]);
+    let full_bytes = std::fs::read(&full).unwrap();
+
+    let interrupted = path(&dir, "interrupted.ndjson");
+    let (left, status) = interrupted_run(&input, &interrupted, rustix::process::Signal::INT);
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+    assert!(left.len() < full_bytes.len(), "interrupted mid-run");
+    assert!(
+        left.ends_with(b"\n"),
+        "an interrupted run leaves only whole records"
+    );
+    assert!(
+        full_bytes.starts_with(&left),
+        "what an interrupted run leaves is a prefix of the full output"
+    );
 }
 
 #[test]
