@@ -489,13 +489,7 @@ mod tests {
             panic!("an error answer");
         };
         assert_eq!(error.code, Code::InvalidArgument as i32);
-        let fields: Vec<String> = error
-            .get_details_bad_request()
-            .unwrap()
-            .field_violations
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
+        let fields = crate::batch::status::bad_request_fields(&error);
         assert_eq!(fields, ["record_id", "history.patient.age_years"]);
         assert_eq!(
             error.get_details_error_info().unwrap().reason,

@@ -110,6 +110,16 @@ pub fn to_message(status: &Status) -> tonic_types::Status {
     })
 }
 
+/// The field paths a record error's `BadRequest` names, in order (tests read answers this way).
+#[cfg(test)]
+pub(crate) fn bad_request_fields(status: &tonic_types::pb::Status) -> Vec<String> {
+    use tonic_types::RpcStatusExt as _;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use std::{

@@ -520,13 +520,7 @@ mod tests {
         let text = "record_id,patient.age_years,symptoms.chest_pain\nz,old,maybe\nshort\n";
         let records = read(InputFormat::Csv, text);
         let status = error_of(&records[0].1);
-        let fields: Vec<_> = status
-            .get_details_bad_request()
-            .unwrap()
-            .field_violations
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
+        let fields = crate::batch::status::bad_request_fields(status);
         assert_eq!(
             fields,
             ["history.patient.age_years", "history.symptoms.chest_pain"]

@@ -488,7 +488,6 @@ fn dedup(mut values: Vec<i32>) -> Vec<i32> {
 #[cfg(test)]
 mod tests {
     use cramp_core::KnowledgeBase;
-    use tonic_types::RpcStatusExt as _;
 
     use super::*;
     use crate::{batch, pb::assess_batch_response::Result as BatchResult};
@@ -517,13 +516,7 @@ mod tests {
                     record.request.record_id
                 ),
                 Some(BatchResult::Error(status)) => {
-                    let fields: Vec<String> = status
-                        .get_details_bad_request()
-                        .unwrap()
-                        .field_violations
-                        .into_iter()
-                        .map(|v| v.field)
-                        .collect();
+                    let fields = crate::batch::status::bad_request_fields(&status);
                     assert_eq!(
                         fields, record.invalid_fields,
                         "{}",
