@@ -222,32 +222,39 @@ fn emergency_workup(flags: &[Fired]) -> SuggestedWorkup {
 /// Workups deduplicated across flags: the most urgent request wins, every asking flag is named,
 /// and distinct reasons are kept.
 fn merge_workups(flags: &[Fired]) -> Vec<SuggestedWorkup> {
-    let mut merged: Vec<SuggestedWorkup> = Vec::new();
+    // Reasons are compared whole, not searched for as substrings of the joined text, so a distinct
+    // reason that happens to be part of another is still kept.
+    let mut merged: Vec<(SuggestedWorkup, Vec<&str>)> = Vec::new();
     for (f, ws) in flags {
         for (w, why) in ws {
-            if let Some(existing) = merged.iter_mut().find(|m| m.workup == *w) {
+            if let Some((existing, reasons)) = merged.iter_mut().find(|(m, _)| m.workup == *w) {
                 existing.urgency = existing.urgency.min(f.urgency);
                 if !existing.for_flags.contains(&f.flag) {
                     existing.for_flags.push(f.flag);
                 }
-                if !existing.rationale.contains(why.as_ref()) {
-                    existing.rationale.push(' ');
-                    existing.rationale.push_str(why);
+                if !reasons.contains(&why.as_ref()) {
+                    reasons.push(why);
                 }
             } else {
-                merged.push(SuggestedWorkup {
+                let workup = SuggestedWorkup {
                     workup: *w,
                     urgency: f.urgency,
-                    rationale: why.to_string(),
+                    rationale: String::new(),
                     for_flags: vec![f.flag],
                     codings: workup_codings(*w, flags),
-                });
+                };
+                merged.push((workup, vec![why.as_ref()]));
             }
         }
     }
-    for m in &mut merged {
-        m.for_flags.sort();
-    }
+    let mut merged: Vec<SuggestedWorkup> = merged
+        .into_iter()
+        .map(|(mut m, reasons)| {
+            m.rationale = reasons.join(" ");
+            m.for_flags.sort();
+            m
+        })
+        .collect();
     merged.sort_by(|a, b| a.urgency.cmp(&b.urgency).then(a.workup.cmp(&b.workup)));
     merged
 }
