@@ -844,4 +844,17 @@ mod tests {
         assert!(medication(&dangling, &chart, date(2026, 3, 15), &mut out).is_none());
         assert_eq!(out.not_used[0].resource, "MedicationRequest/r2");
     }
+
+    #[test]
+    fn no_code_the_reference_marks_unverified_is_read() {
+        use cramp_core::kb::codes::UNVERIFIED;
+        for c in CONDITION_CODES {
+            assert!(!UNVERIFIED.contains(&c.code), "condition code {}", c.code);
+        }
+        for lab in LABS {
+            for (code, _) in lab.codes {
+                assert!(!UNVERIFIED.contains(code), "{} LOINC {code}", lab.field);
+            }
+        }
+    }
 }

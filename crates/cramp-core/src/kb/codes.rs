@@ -52,11 +52,6 @@ pub(crate) const LOINC_PHOS: Coding = c(
     "2777-1",
     "Phosphate [Mass/volume] in Serum or Plasma",
 );
-pub(crate) const LOINC_K: Coding = c(
-    LOINC,
-    "2823-3",
-    "Potassium [Moles/volume] in Serum or Plasma",
-);
 pub(crate) const LOINC_CREAT: Coding = c(
     LOINC,
     "2160-0",
@@ -164,9 +159,6 @@ pub(crate) const ICD_ESRD: Coding = c(ICD10CM, "N18.6", "End stage renal disease
 pub(crate) const ICD_HYPOKALEMIA: Coding = c(ICD10CM, "E87.6", "Hypokalemia");
 pub(crate) const ICD_HYPOMAGNESEMIA: Coding = c(ICD10CM, "E83.42", "Hypomagnesemia");
 pub(crate) const ICD_HYPOCALCEMIA: Coding = c(ICD10CM, "E83.51", "Hypocalcemia");
-pub(crate) const ICD_DEHYDRATION: Coding = c(ICD10CM, "E86.0", "Dehydration");
-pub(crate) const ICD_VITD_DEFICIENCY: Coding =
-    c(ICD10CM, "E55.9", "Vitamin D deficiency, unspecified");
 pub(crate) const ICD_HYPOTHYROIDISM: Coding = c(ICD10CM, "E03.9", "Hypothyroidism, unspecified");
 pub(crate) const ICD_RHABDO: Coding = c(ICD10CM, "M62.82", "Rhabdomyolysis");
 pub(crate) const ICD_DVT_RIGHT: Coding = c(
@@ -213,7 +205,6 @@ pub(crate) const ALL: &[Coding] = &[
     LOINC_CA,
     LOINC_CA_ION,
     LOINC_PHOS,
-    LOINC_K,
     LOINC_CREAT,
     LOINC_EGFR,
     LOINC_UACR,
@@ -251,8 +242,6 @@ pub(crate) const ALL: &[Coding] = &[
     ICD_HYPOKALEMIA,
     ICD_HYPOMAGNESEMIA,
     ICD_HYPOCALCEMIA,
-    ICD_DEHYDRATION,
-    ICD_VITD_DEFICIENCY,
     ICD_HYPOTHYROIDISM,
     ICD_RHABDO,
     ICD_DVT_RIGHT,
@@ -275,8 +264,9 @@ pub(crate) const ALL: &[Coding] = &[
     ATC_SALMETEROL,
 ];
 
-/// Codes the reference marks UNVERIFIED; a test proves none of them is ever shipped.
-pub(crate) const UNVERIFIED: &[&str] = &[
+/// Codes the reference marks UNVERIFIED: never shipped, and never read as meaning anything. Adapters
+/// that map external codes test their own tables against it.
+pub const UNVERIFIED: &[&str] = &[
     "I74.3", "I26.99", "N18.30", "N18.31", "N18.32", "Z99.2", "E10.42", "E11.51", "I70.211",
     "I70.212", "I70.219", "I82.403", "I82.409", "M79.A2", "G72.0", "T46.6X5A", "E53.8", "55300003",
     "72148", "84443", "83036", "82565", "82043", "82570", "84100", "82310", "84132", "98980-6",
