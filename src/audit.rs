@@ -211,13 +211,7 @@ impl Audit {
     }
 
     /// Records one request that was refused as invalid (nothing was assessed).
-    pub fn refused(
-        &self,
-        door: Door,
-        caller: &Caller,
-        request_id: &str,
-        patient_id: Option<&str>,
-    ) {
+    pub fn refused(&self, door: Door, caller: &Caller, request_id: &str, patient_id: Option<&str>) {
         if !self.enabled {
             return;
         }
@@ -295,7 +289,11 @@ mod tests {
         };
         let one = Audit::load(&settings, true).unwrap();
         let two = Audit::load(&settings, true).unwrap();
-        assert_eq!(one.pseudonym("p"), two.pseudonym("p"), "same key, same pseudonym");
+        assert_eq!(
+            one.pseudonym("p"),
+            two.pseudonym("p"),
+            "same key, same pseudonym"
+        );
         std::fs::write(&path, "short").unwrap();
         assert!(matches!(
             Audit::load(&settings, false),

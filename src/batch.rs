@@ -230,7 +230,11 @@ where
         audit: options.audit.map(Arc::new),
     };
     let ends = stream_ends(options.shutdown, options.deadline);
-    tokio::spawn(reader.run(inbound, ends).instrument(tracing::Span::current()));
+    tokio::spawn(
+        reader
+            .run(inbound, ends)
+            .instrument(tracing::Span::current()),
+    );
     ReceiverStream::new(answers).then(move |slot: Slot| {
         let log = Arc::clone(&log);
         async move { slot.answer(&log).await }

@@ -22,7 +22,7 @@ use self::{
 };
 use crate::{
     audit::Door,
-    caller::Caller,
+    caller::{Caller, ClientCertificate},
     fhir::{
         self, JsonError,
         chart::{self, Chart, Provenance},
@@ -55,9 +55,13 @@ pub async fn call(
     state: State,
     Path(id): Path<String>,
     caller: Option<Extension<Caller>>,
+    certificate: Option<Extension<ClientCertificate>>,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let caller = caller.map(|Extension(c)| c).unwrap_or_default();
+    let caller = Caller::resolve(
+        caller.as_ref().map(|Extension(c)| c),
+        certificate.as_ref().map(|Extension(c)| c),
+    );
     let service = services::find(&id).ok_or(HttpError::NotFound)?;
     tracing::Span::current().record("service", service.id);
     let request: HookRequest = fhir::from_json(&body)?;

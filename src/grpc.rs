@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::{
     audit::{Audit, Door},
     batch::{self, BatchGauge, BatchLimits},
-    caller::Caller,
+    caller::{Caller, ClientCertificate},
     pb::{
         self,
         cramp_assessment_service_server::{CrampAssessmentService, CrampAssessmentServiceServer},
@@ -47,11 +47,10 @@ pub struct AssessmentService {
 
 /// The authenticated caller the auth layer left in the request, or anonymous (auth off).
 fn caller_of<T>(request: &Request<T>) -> Caller {
-    request
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .unwrap_or_default()
+    Caller::resolve(
+        request.extensions().get::<Caller>(),
+        request.extensions().get::<ClientCertificate>(),
+    )
 }
 
 impl AssessmentService {

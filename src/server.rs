@@ -22,12 +22,12 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     audit::Audit,
     batch::{BatchGauge, BatchLimits},
-    limits::{GrpcLimitLayer, Limiter, LimitsSettings, seconds_or_off},
-    tls::{ClientCertificateLayer, HttpListener, PeerInfo, ServerTls},
     config::{HttpSettings, ServerSettings, Settings},
     grpc::AssessmentService,
     http::{Clock, HttpState},
+    limits::{GrpcLimitLayer, Limiter, LimitsSettings, seconds_or_off},
     pb::{self, cramp_assessment_service_server::CrampAssessmentServiceServer},
+    tls::{ClientCertificateLayer, HttpListener, PeerInfo, ServerTls},
 };
 
 /// Why the server could not start or stopped with an error.
@@ -275,9 +275,7 @@ impl Application {
             .max_connection_age(
                 seconds_or_off(limits.max_connection_age_seconds).unwrap_or(Duration::MAX),
             )
-            .max_connection_age_grace(Duration::from_secs(
-                limits.max_connection_age_grace_seconds,
-            ))
+            .max_connection_age_grace(Duration::from_secs(limits.max_connection_age_grace_seconds))
             // The path names the method; nothing from the message reaches the span.
             .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
             .layer(grpc_web_cors)

@@ -12,8 +12,7 @@
 //! that names it, rather than serving plaintext by accident.
 
 use std::{
-    fmt,
-    io,
+    fmt, io,
     net::SocketAddr,
     path::{Path, PathBuf},
     pin::Pin,
@@ -143,14 +142,12 @@ impl ServerTls {
         if !settings.enabled {
             return Ok(None);
         }
-        let cert_path = settings
-            .cert_path
-            .as_deref()
-            .ok_or(TlsError::Missing { key: "tls.cert_path" })?;
-        let key_path = settings
-            .key_path
-            .as_deref()
-            .ok_or(TlsError::Missing { key: "tls.key_path" })?;
+        let cert_path = settings.cert_path.as_deref().ok_or(TlsError::Missing {
+            key: "tls.cert_path",
+        })?;
+        let key_path = settings.key_path.as_deref().ok_or(TlsError::Missing {
+            key: "tls.key_path",
+        })?;
         if settings.require_client_certificate && settings.client_ca_path.is_none() {
             return Err(TlsError::RequireWithoutCa);
         }
@@ -557,7 +554,9 @@ mod tests {
         let mut params = rcgen::CertificateParams::new(vec![]).unwrap();
         params.distinguished_name = rcgen::DistinguishedName::new();
         params.subject_alt_names = vec![rcgen::SanType::URI(
-            "spiffe://cluster.local/ns/intake/sa/worker".try_into().unwrap(),
+            "spiffe://cluster.local/ns/intake/sa/worker"
+                .try_into()
+                .unwrap(),
         )];
         let cert = params.self_signed(&key).unwrap();
         assert_eq!(

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     audit::Door,
-    caller::Caller,
+    caller::{Caller, ClientCertificate},
     http::{FHIR_JSON, HttpError, State, json},
 };
 
@@ -58,9 +58,13 @@ struct Inputs {
 pub async fn cramp_assess(
     state: State,
     caller: Option<Extension<Caller>>,
+    certificate: Option<Extension<ClientCertificate>>,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let caller = caller.map(|Extension(c)| c).unwrap_or_default();
+    let caller = Caller::resolve(
+        caller.as_ref().map(|Extension(c)| c),
+        certificate.as_ref().map(|Extension(c)| c),
+    );
     let parameters: Parameters = from_json(&body)?;
     let inputs = read_parameters(&parameters)?;
     let Some(response) = inputs.response else {
