@@ -94,6 +94,17 @@ pub(crate) async fn spawn_app_with(settings: Settings) -> TestApp {
     spawn_app_at(settings, None).await
 }
 
+/// Starts the real server with `settings` and hands out its call limiter, to watch calls in
+/// progress.
+pub(crate) async fn spawn_app_with_limiter(
+    settings: Settings,
+) -> (TestApp, cramp_cds::limits::Limiter) {
+    init_tracing();
+    let app = Application::build(&settings).await.expect("binds port 0");
+    let limiter = app.limiter();
+    (run(app), limiter)
+}
+
 /// Starts the real server with `settings` and, when given, a request clock fixed at `now`.
 pub(crate) async fn spawn_app_at(settings: Settings, now: Option<time::OffsetDateTime>) -> TestApp {
     init_tracing();
@@ -101,6 +112,11 @@ pub(crate) async fn spawn_app_at(settings: Settings, now: Option<time::OffsetDat
     if let Some(now) = now {
         app = app.with_clock(cramp_cds::http::Clock::fixed(now));
     }
+    run(app)
+}
+
+/// Serves `app` on a task until the returned handle is stopped.
+pub(crate) fn run(app: Application) -> TestApp {
     let addr = app.grpc_addr();
     let http_addr = app.http_addr();
     let (shutdown, stopped) = oneshot::channel::<()>();

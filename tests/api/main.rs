@@ -16,6 +16,7 @@ mod helpers;
 mod http;
 mod http_logs;
 mod http_support;
+mod limits;
 mod logs;
 mod pki;
 mod reflection;
