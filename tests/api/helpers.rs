@@ -242,6 +242,11 @@ pub(crate) struct RunningBinary {
 /// Starts `cramp-cds serve` on `127.0.0.1:0` with JSON logs at `filter` and waits until it logs
 /// the address it bound.
 pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
+    spawn_binary_with(filter, &[]).await
+}
+
+/// [`spawn_binary`] with extra `CRAMP__…` settings in its environment.
+pub(crate) async fn spawn_binary_with(filter: &str, env: &[(&str, &str)]) -> RunningBinary {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cramp-cds"))
         .args([
             "serve",
@@ -252,6 +257,7 @@ pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
         ])
         .env("CRAMP__LOG__FORMAT", "json")
         .env("CRAMP__LOG__FILTER", filter)
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -301,6 +307,28 @@ fn serving_addrs(line: &str) -> Option<(SocketAddr, SocketAddr)> {
 }
 
 impl RunningBinary {
+    /// Sends SIGTERM without waiting for the exit.
+    pub(crate) fn signal_terminate(&self) {
+        let pid = self.child.id().expect("still running");
+        let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .expect("SIGTERM delivered");
+    }
+
+    /// Waits for the exit (after a signal); returns the exit code and every stdout line.
+    pub(crate) async fn wait(mut self) -> (Option<i32>, Vec<String>) {
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits in time")
+            .unwrap();
+        tokio::time::timeout(PATIENCE, self.reader)
+            .await
+            .expect("stdout closes")
+            .unwrap();
+        let lines = self.stdout.lock().unwrap().clone();
+        (status.code(), lines)
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the exit code and every stdout line.
     pub(crate) async fn terminate(mut self) -> (Option<i32>, Vec<String>) {
         let pid = self.child.id().expect("still running");

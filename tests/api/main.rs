@@ -22,6 +22,7 @@ mod pki;
 mod reflection;
 mod rules;
 mod screen;
+mod shutdown;
 mod tls;
 mod validation;
 mod views;
