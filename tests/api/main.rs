@@ -1,6 +1,7 @@
 //! The integration suite: one binary (matklad, zero2prod) driving the real server over real
 //! sockets and the real `cramp-cds` executable.
 
+mod audit;
 mod batch;
 mod batch_logs;
 mod binary;
