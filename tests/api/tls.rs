@@ -134,3 +134,35 @@ fn the_client_certificate_subject_reaches_the_audit_trail() {
     assert_eq!(audit[0]["fields"]["agent.method"], "mtls");
     assert_eq!(audit[1]["fields"]["agent.who"], "anonymous");
 }
+
+#[tokio::test]
+async fn probes_reach_health_on_the_plaintext_health_port_while_the_api_is_tls_only() {
+    let pki = Pki::new();
+    let mut settings = test_settings();
+    pki.enable(&mut settings, true, true);
+    settings.server.health_addr = Some("127.0.0.1:0".parse().unwrap());
+    crate::helpers::init_tracing();
+    let app = cramp_cds::server::Application::build(&settings)
+        .await
+        .unwrap();
+    let health_addr = app.health_addr().expect("health port bound");
+    let app = crate::helpers::run(app);
+
+    let channel = crate::helpers::connect(health_addr).await;
+    for service in ["", cramp_cds::server::LIVENESS] {
+        assert_eq!(
+            crate::helpers::health(channel.clone(), service)
+                .await
+                .unwrap(),
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+            "{service:?}"
+        );
+    }
+    // The health port serves health only, never the API.
+    let api = CrampAssessmentServiceClient::new(channel)
+        .assess(minimal_request("via-health-port"))
+        .await
+        .unwrap_err();
+    assert_eq!(api.code(), tonic::Code::Unimplemented, "{api:?}");
+    app.stop().await;
+}
