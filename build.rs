@@ -70,5 +70,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // (`screen::output`), rendering the known details the way proto3 JSON would.
         .exclude([".cramp.v1.AssessBatchResponse"])
         .build(&[".cramp.v1"])?;
+
+    // pbjson reads every number through an untagged enum that first tries a string, which
+    // builds (and drops) a serde error with a formatted message for every numeric field: a
+    // measurable share of `screen`'s parse. `pb::json_number` accepts the same inputs (a JSON
+    // number or a numeric string, as proto3 JSON allows) with one visitor and no error.
+    let serde_rs = out_dir.join("cramp.v1.serde.rs");
+    let generated = fs::read_to_string(&serde_rs)?;
+    let patched = generated.replace(
+        "::pbjson::private::NumberDeserialize",
+        "crate::pb::json_number::NumberDeserialize",
+    );
+    if patched == generated {
+        return Err("pbjson no longer uses NumberDeserialize: review pb::json_number".into());
+    }
+    fs::write(serde_rs, patched)?;
     Ok(())
 }

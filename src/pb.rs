@@ -19,6 +19,8 @@ use std::fmt;
 tonic::include_proto!("cramp.v1");
 include!(concat!(env!("OUT_DIR"), "/cramp.v1.serde.rs"));
 
+pub mod json_number;
+
 /// The encoded `FileDescriptorSet` of every `cramp.v1` proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("cramp_descriptor");
 

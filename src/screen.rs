@@ -516,11 +516,26 @@ impl Sink {
         records: u64,
         summary: &Summary,
     ) -> Result<(), ScreenError> {
-        self.pending.extend_from_slice(bytes);
         self.summary.merge(summary);
         self.written += records;
         self.progress.inc(records);
+        if self.pending.is_empty() && bytes.len() >= FLUSH_BYTES {
+            // A whole chunk is already a flush's worth: write it as it is, without a copy.
+            return self.write_through(bytes);
+        }
+        self.pending.extend_from_slice(bytes);
         self.flush_if_due()
+    }
+
+    fn write_through(&mut self, bytes: &[u8]) -> Result<(), ScreenError> {
+        let error = |source| ScreenError::Output {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(bytes).map_err(error)?;
+        self.file.flush().map_err(error)?;
+        self.last_flush = Instant::now();
+        Ok(())
     }
 
     /// Appends one record (remote mode).

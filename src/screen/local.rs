@@ -32,6 +32,9 @@ use crate::{batch, pb};
 const CHUNK_RECORDS: usize = 256;
 /// Chunks admitted per worker before the reader waits for the writer.
 const CHUNKS_PER_WORKER: usize = 4;
+/// Output bytes reserved per record; a BASIC answer is about 2.5 KB of JSON, a FULL one about
+/// 11 KB. Reserving enough up front avoids regrowing (copying) the chunk's buffer.
+const BYTES_PER_RECORD: usize = 4096;
 /// An upper bound on workers, whatever the machine reports.
 const MAX_WORKERS: usize = 64;
 /// The most chunks between "read" and "written" (per worker, times workers).
@@ -72,6 +75,10 @@ pub(super) fn run(
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<Result<Done, ScreenError>>(workers);
     let (slot_tx, slot_rx) = mpsc::sync_channel::<()>(CHUNKS_PER_WORKER * workers);
+    // Written chunks' buffers come back to the workers: reusing them saves the allocator handing
+    // out (and the kernel zeroing) fresh pages for every chunk.
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_PER_WORKER * workers);
+    let spare_rx = Arc::new(Mutex::new(spare_rx));
 
     thread::scope(|scope| {
         let reader = scope.spawn(move || read(source, &work_tx, &slot_tx, stop));
@@ -79,12 +86,13 @@ pub(super) fn run(
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
             let parser = parser.clone();
-            scope.spawn(move || work(&work_rx, &done_tx, &parser, format, view));
+            let spare_rx = Arc::clone(&spare_rx);
+            scope.spawn(move || work(&work_rx, &done_tx, &spare_rx, &parser, format, view));
         }
         drop(done_tx);
         // Writing drops the receivers when it returns, even early, which unblocks the reader
         // and the workers so the scope can end.
-        let written = write(done_rx, slot_rx, sink);
+        let written = write(done_rx, slot_rx, &spare_tx, sink);
         let read = reader
             .join()
             .unwrap_or_else(|_| Err(ScreenError::Internal("the input reader panicked")));
@@ -139,6 +147,7 @@ fn read(
 fn work(
     chunks: &Mutex<Receiver<Chunk>>,
     done: &SyncSender<Result<Done, ScreenError>>,
+    spares: &Mutex<Receiver<Vec<u8>>>,
     parser: &Parser,
     format: OutputFormat,
     view: pb::AssessmentView,
@@ -150,9 +159,15 @@ fn work(
         let Ok(Chunk { seq, records }) = next else {
             return;
         };
+        let mut bytes = spares
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_recv()
+            .unwrap_or_default();
+        bytes.reserve(records.len() * BYTES_PER_RECORD);
         let mut out = Done {
             seq,
-            bytes: Vec::with_capacity(records.len() * 1024),
+            bytes,
             records: 0,
             summary: Summary::default(),
         };
@@ -182,6 +197,7 @@ fn work(
 fn write(
     done: Receiver<Result<Done, ScreenError>>,
     slots: Receiver<()>,
+    spares: &SyncSender<Vec<u8>>,
     sink: &mut Sink,
 ) -> Result<u64, ScreenError> {
     let mut next = 0;
@@ -191,6 +207,10 @@ fn write(
         waiting.insert(chunk.seq, chunk);
         while let Some(chunk) = waiting.remove(&next) {
             sink.write_chunk(&chunk.bytes, chunk.records, &chunk.summary)?;
+            let mut spare = chunk.bytes;
+            spare.clear();
+            // A full pool just drops the buffer.
+            let _ = spares.try_send(spare);
             next += 1;
             // INVARIANT: the reader took a slot for this chunk; the receive cannot block.
             let _ = slots.try_recv();
