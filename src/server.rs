@@ -196,10 +196,11 @@ impl Application {
         );
         let router = Server::builder()
             .accept_http1(true)
-            // The path names the method; nothing from the message reaches the span.
-            .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
             .layer(grpc_web_cors)
             .layer(tonic_web::GrpcWebLayer::new())
+            // A server span per call (the caller's trace continued) and RPC metrics; inside
+            // gRPC-Web so browser calls count as gRPC. Nothing from the message reaches either.
+            .layer(crate::telemetry::grpc::GrpcTelemetryLayer)
             .add_service(health)
             .add_service(
                 AssessmentService::new(kb)
