@@ -226,6 +226,11 @@ pub(crate) struct RunningBinary {
 /// Starts `cramp-cds serve` on `127.0.0.1:0` with JSON logs at `filter` and waits until it logs
 /// the address it bound.
 pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
+    spawn_binary_with_env(filter, &[]).await
+}
+
+/// [`spawn_binary`] with extra environment variables.
+pub(crate) async fn spawn_binary_with_env(filter: &str, env: &[(&str, &str)]) -> RunningBinary {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cramp-cds"))
         .args([
             "serve",
@@ -237,6 +242,7 @@ pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
         .env("CRAMP__LOG__FORMAT", "json")
         .env("CRAMP__LOG__FILTER", filter)
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

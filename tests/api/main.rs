@@ -17,6 +17,7 @@ mod http;
 mod http_logs;
 mod http_support;
 mod logs;
+mod otlp;
 mod reflection;
 mod rules;
 mod screen;
