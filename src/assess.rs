@@ -131,8 +131,9 @@ pub fn assess_in_view(
 
     let evaluation = Instant::now();
     let assessment = cramp_core::evaluate(kb, &valid);
-    // Becomes an event on the call's span: how long the rules took, and counts only.
-    tracing::info!(
+    // An event on the call's span in exported traces: how long the rules took, and counts only.
+    // DEBUG so that logs keep one line per assessment (`assessed`); telemetry exports it anyway.
+    tracing::debug!(
         evaluation_us = elapsed_us(evaluation),
         rule_count = kb.rules().len(),
         flag_count = assessment.flags.len(),

@@ -13,9 +13,10 @@
 //! counts, urgency, timings), and the messages that hold patient answers print nothing through
 //! `Debug` (see [`crate::pb`]). Metric attributes take values from closed vocabularies only
 //! (method and route templates, status codes, urgency and flag names), so no request id or
-//! answer can become a label. Only `cramp_cds` spans and events at INFO or above are exported,
-//! whatever the log filter lets through. The subscriber is built separately from being installed
-//! so that tests can capture what the service writes.
+//! answer can become a label. Only `cramp_cds` spans and events at INFO or above (and the DEBUG
+//! `rules_evaluated` event of the assessment path) are exported, whatever the log filter lets
+//! through. The subscriber is built separately from being installed so that tests can capture
+//! what the service writes.
 
 pub mod grpc;
 pub mod http;
@@ -88,8 +89,9 @@ where
 /// instruments (when `otel` has them).
 ///
 /// Every layer filters for itself: the log filter decides what is logged, and only `cramp_cds`
-/// spans and events at INFO or above are exported, so a verbose log filter neither floods the
-/// collector nor exports dependency internals, and a quiet one does not switch traces off.
+/// spans and events at INFO or above (and the assessment path's DEBUG `rules_evaluated`) are
+/// exported, so a verbose log filter neither floods the collector nor exports dependency
+/// internals, and a quiet one does not switch traces off.
 ///
 /// # Errors
 /// [`TelemetryError::Filter`] when `log.filter` does not parse.
@@ -129,7 +131,11 @@ where
     let traces = otel.tracer().map(|tracer| {
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
-            .with_filter(Targets::new().with_target(EXPORTED_TARGET, Level::INFO))
+            .with_filter(
+                Targets::new()
+                    .with_target(EXPORTED_TARGET, Level::INFO)
+                    .with_target(EVALUATION_TARGET, Level::DEBUG),
+            )
     });
     // The instruments only ride along to be found by the doors; they want no span or event, and
     // their own filter says so without switching anything off for the other layers.
@@ -146,6 +152,9 @@ where
 
 /// The crate whose spans and events are exported (the module path `tracing` records).
 const EXPORTED_TARGET: &str = "cramp_cds";
+/// Also exported at DEBUG: the assessment path, whose `rules_evaluated` event times the rules
+/// without adding a second log line per assessment at INFO.
+const EVALUATION_TARGET: &str = "cramp_cds::assess";
 
 /// Installs the process-wide subscriber, writing logs to stdout and exporting through `otel`.
 ///
