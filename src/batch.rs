@@ -29,7 +29,7 @@ use std::{
 
 use cramp_core::{FieldViolation, KnowledgeBase};
 use tokio::{
-    sync::{OwnedSemaphorePermit, Semaphore, mpsc},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch},
     task::JoinHandle,
 };
 use tokio_stream::{Stream, StreamExt as _, wrappers::ReceiverStream};
@@ -38,6 +38,8 @@ use tracing::Instrument as _;
 
 use crate::{
     assess::{self, AssessError},
+    audit::{Audit, Door},
+    caller::Caller,
     config::BatchSettings,
     pb::{self, assess_batch_response::Result as BatchResult},
 };
@@ -187,6 +189,33 @@ pub fn assess_stream<S>(
 where
     S: Stream<Item = Result<pb::AssessBatchRequest, Status>> + Send + Unpin + 'static,
 {
+    assess_stream_with(kb, limits, gauge, inbound, StreamOptions::default())
+}
+
+/// What ends a stream from outside, and who is audited for its records.
+#[derive(Clone, Debug, Default)]
+pub struct StreamOptions {
+    /// Turns true at the server's shutdown deadline: the stream stops reading and ends with
+    /// `UNAVAILABLE` after answering every record already read.
+    pub shutdown: Option<watch::Receiver<bool>>,
+    /// The client's deadline (`grpc-timeout`): past it the stream ends with `DEADLINE_EXCEEDED`
+    /// after answering every record already read.
+    pub deadline: Option<tokio::time::Instant>,
+    /// The audit trail and the caller, for one audit event per record.
+    pub audit: Option<(Audit, Caller)>,
+}
+
+/// [`assess_stream`] with a shutdown signal, a deadline and auditing.
+pub fn assess_stream_with<S>(
+    kb: KnowledgeBase,
+    limits: BatchLimits,
+    gauge: BatchGauge,
+    inbound: S,
+    options: StreamOptions,
+) -> impl Stream<Item = Result<pb::AssessBatchResponse, Status>> + Send + 'static
+where
+    S: Stream<Item = Result<pb::AssessBatchRequest, Status>> + Send + Unpin + 'static,
+{
     let log = Arc::new(StreamLog::open(gauge.clone(), limits));
     let permits = Arc::new(Semaphore::new(limits.window.get()));
     // Never full: a slot is sent only while its permit is held, and there are `window` permits.
@@ -198,8 +227,14 @@ where
         log: Arc::clone(&log),
         permits,
         slots,
+        audit: options.audit.map(Arc::new),
     };
-    tokio::spawn(reader.run(inbound).instrument(tracing::Span::current()));
+    let ends = stream_ends(options.shutdown, options.deadline);
+    tokio::spawn(
+        reader
+            .run(inbound, ends)
+            .instrument(tracing::Span::current()),
+    );
     ReceiverStream::new(answers).then(move |slot: Slot| {
         let log = Arc::clone(&log);
         async move { slot.answer(&log).await }
@@ -281,19 +316,52 @@ struct Reader {
     log: Arc<StreamLog>,
     permits: Arc<Semaphore>,
     slots: mpsc::Sender<Slot>,
+    audit: Option<Arc<(Audit, Caller)>>,
+}
+
+/// Resolves with the status that ends the stream from outside: the server's shutdown deadline or
+/// the client's own deadline, whichever comes first; never when neither is set.
+async fn stream_ends(
+    shutdown: Option<watch::Receiver<bool>>,
+    deadline: Option<tokio::time::Instant>,
+) -> Status {
+    let shutdown = async move {
+        match shutdown {
+            Some(mut stop) => {
+                if stop.wait_for(|stop| *stop).await.is_err() {
+                    // The server is gone without a deadline; nothing to wait for.
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let deadline = async move {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown => status::shutting_down(),
+        () = deadline => crate::limits::deadline_exceeded(),
+    }
 }
 
 impl Reader {
-    async fn run<S>(self, mut inbound: S)
+    async fn run<S, E>(self, mut inbound: S, ends: E)
     where
         S: Stream<Item = Result<pb::AssessBatchRequest, Status>> + Unpin,
+        E: std::future::Future<Output = Status>,
     {
         let mut records: u64 = 0;
+        let mut ends = std::pin::pin!(ends);
         let ending = loop {
             // Room first, then read: a client that stops reading stops us reading.
             let permit = tokio::select! {
                 permit = Arc::clone(&self.permits).acquire_owned() => permit,
                 () = self.slots.closed() => break Ending::Cancelled,
+                status = &mut ends => break Ending::Status(status),
             };
             let Ok(permit) = permit else {
                 break Ending::Cancelled;
@@ -303,6 +371,7 @@ impl Reader {
             let next = tokio::select! {
                 next = tokio::time::timeout(self.limits.idle_timeout, inbound.next()) => next,
                 () = self.slots.closed() => break Ending::Cancelled,
+                status = &mut ends => break Ending::Status(status),
             };
             let record = match next {
                 Err(_elapsed) => break Ending::Status(status::idle_timeout(self.limits)),
@@ -323,8 +392,31 @@ impl Reader {
             );
             let record_id = record.record_id.clone();
             let kb = self.kb;
+            let audit = self.audit.clone();
             let task = tokio::spawn(
-                async move { assess_record(&kb, record) }.instrument(tracing::Span::current()),
+                async move {
+                    let answer = assess_record(&kb, record);
+                    if let Some(audit) = audit {
+                        let (trail, caller) = &*audit;
+                        match &answer.result {
+                            Some(BatchResult::Assessment(assessment)) => trail.assessed(
+                                Door::GrpcAssessBatch,
+                                caller,
+                                &answer.record_id,
+                                None,
+                                assessment,
+                            ),
+                            _ => trail.refused(
+                                Door::GrpcAssessBatch,
+                                caller,
+                                &answer.record_id,
+                                None,
+                            ),
+                        }
+                    }
+                    answer
+                }
+                .instrument(tracing::Span::current()),
             );
             let slot = Slot::Record {
                 record_id,

@@ -85,6 +85,18 @@ impl Caller {
         }
     }
 
+    /// The caller a request carries: the one the authentication layer established, else the
+    /// verified client certificate of its connection (mutual TLS with authentication off), else
+    /// anonymous.
+    #[must_use]
+    pub fn resolve(caller: Option<&Self>, certificate: Option<&ClientCertificate>) -> Self {
+        match (caller, certificate) {
+            (Some(caller), _) => caller.clone(),
+            (None, Some(certificate)) => Self::Certificate(certificate.clone()),
+            (None, None) => Self::Anonymous,
+        }
+    }
+
     /// How the caller proved who it is: `none`, `jwt` or `mtls`.
     #[must_use]
     pub const fn method(&self) -> &'static str {

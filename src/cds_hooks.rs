@@ -11,7 +11,7 @@ pub mod cards;
 pub mod model;
 pub mod services;
 
-use axum::{body::Bytes, extract::Path, response::Response};
+use axum::{Extension, body::Bytes, extract::Path, response::Response};
 use cramp_core::FieldViolation;
 use serde_json::{Map, Value};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
@@ -21,6 +21,8 @@ use self::{
     services::{Hook, REQUIRED_PREFETCH, ServiceDef},
 };
 use crate::{
+    audit::Door,
+    caller::{Caller, ClientCertificate},
     fhir::{
         self, JsonError,
         chart::{self, Chart, Provenance},
@@ -52,8 +54,14 @@ pub async fn discovery(state: State) -> Response {
 pub async fn call(
     state: State,
     Path(id): Path<String>,
+    caller: Option<Extension<Caller>>,
+    certificate: Option<Extension<ClientCertificate>>,
     body: Bytes,
 ) -> Result<Response, HttpError> {
+    let caller = Caller::resolve(
+        caller.as_ref().map(|Extension(c)| c),
+        certificate.as_ref().map(|Extension(c)| c),
+    );
     let service = services::find(&id).ok_or(HttpError::NotFound)?;
     tracing::Span::current().record("service", service.id);
     let request: HookRequest = fhir::from_json(&body)?;
@@ -99,6 +107,14 @@ pub async fn call(
         }
     }
     let assessed = intake::assess(&state.kb, "", response, &read.chart, &selected, now.date())
+        .inspect_err(|_| {
+            state.audit.refused(
+                Door::CdsHooks,
+                &caller,
+                &checked.hook_instance,
+                Some(&checked.patient_id),
+            );
+        })
         .map_err(|violations| {
             HttpError::Invalid(
                 violations
@@ -112,6 +128,13 @@ pub async fn call(
                     .collect(),
             )
         })?;
+    state.audit.assessed(
+        Door::CdsHooks,
+        &caller,
+        &checked.hook_instance,
+        Some(&checked.patient_id),
+        &assessed.assessment,
+    );
     let uuid = || uuid::Uuid::new_v4().to_string();
     let context = cards::CardContext {
         base_url: &state.settings.base_url,

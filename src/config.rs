@@ -33,6 +33,12 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Limits of `AssessBatch` streams.
     pub batch: BatchSettings,
+    /// TLS and mutual TLS on both ports.
+    pub tls: crate::tls::TlsSettings,
+    /// Concurrency, deadlines, sizes and HTTP/2 connection limits.
+    pub limits: crate::limits::LimitsSettings,
+    /// The audit trail.
+    pub audit: crate::audit::AuditSettings,
     /// OpenTelemetry export and Prometheus metrics.
     pub telemetry: crate::telemetry::TelemetrySettings,
 }
@@ -60,7 +66,15 @@ pub struct ServerSettings {
     pub http_addr: SocketAddr,
     /// Whether server reflection (v1 and v1alpha) is served; off hides the schema from strangers.
     pub reflection: bool,
-    /// How long in-flight calls may take to finish after a shutdown signal.
+    /// A plaintext port serving only `grpc.health.v1` (probes that cannot speak TLS); none by
+    /// default.
+    #[serde(default)]
+    pub health_addr: Option<SocketAddr>,
+    /// After a shutdown signal: how long health reports `NOT_SERVING` while new connections are
+    /// still accepted, so load balancers and Kubernetes endpoints stop routing here first.
+    pub drain_delay_seconds: u64,
+    /// How long in-flight calls may take to finish once the listeners are closed; open batch
+    /// streams are ended with `UNAVAILABLE` at this deadline.
     pub shutdown_grace_seconds: u64,
     /// Largest request message the API decodes (a unary request or one batch record); bigger
     /// ones are refused with `OUT_OF_RANGE` before decoding, which bounds what one message can

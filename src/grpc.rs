@@ -9,11 +9,14 @@ pub mod status;
 use std::pin::Pin;
 
 use cramp_core::KnowledgeBase;
+use tokio::sync::watch;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
+    audit::{Audit, Door},
     batch::{self, BatchGauge, BatchLimits},
+    caller::{Caller, ClientCertificate},
     pb::{
         self,
         cramp_assessment_service_server::{CrampAssessmentService, CrampAssessmentServiceServer},
@@ -36,6 +39,18 @@ pub struct AssessmentService {
     batch_limits: BatchLimits,
     /// Live batch counts, shared with whoever built the service (tests, operators).
     batch_gauge: BatchGauge,
+    /// The audit trail every assessment is recorded in.
+    audit: Audit,
+    /// Turns true at the shutdown deadline; open batch streams then end with `UNAVAILABLE`.
+    shutdown: Option<watch::Receiver<bool>>,
+}
+
+/// The authenticated caller the auth layer left in the request, or anonymous (auth off).
+fn caller_of<T>(request: &Request<T>) -> Caller {
+    Caller::resolve(
+        request.extensions().get::<Caller>(),
+        request.extensions().get::<ClientCertificate>(),
+    )
 }
 
 impl AssessmentService {
@@ -46,7 +61,23 @@ impl AssessmentService {
             kb,
             batch_limits: BatchLimits::default(),
             batch_gauge: BatchGauge::default(),
+            audit: Audit::ephemeral(),
+            shutdown: None,
         }
+    }
+
+    /// The same service recording into `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Audit) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The same service ending open batch streams when `shutdown` turns true.
+    #[must_use]
+    pub fn with_shutdown(mut self, shutdown: watch::Receiver<bool>) -> Self {
+        self.shutdown = Some(shutdown);
+        self
     }
 
     /// The same service with these batch limits, counting into `gauge`.
@@ -67,9 +98,23 @@ impl AssessmentService {
 #[tonic::async_trait]
 impl CrampAssessmentService for AssessmentService {
     async fn assess(&self, request: Request<pb::AssessRequest>) -> RpcResult<pb::AssessResponse> {
-        crate::assess::assess(&self.kb, request.into_inner())
-            .map(Response::new)
-            .map_err(status::from_assess_error)
+        let caller = caller_of(&request);
+        let request = request.into_inner();
+        let request_id = request.request_id.clone();
+        match crate::assess::assess(&self.kb, request) {
+            Ok(response) => {
+                if let Some(assessment) = &response.assessment {
+                    self.audit
+                        .assessed(Door::GrpcAssess, &caller, &request_id, None, assessment);
+                }
+                Ok(Response::new(response))
+            }
+            Err(err) => {
+                self.audit
+                    .refused(Door::GrpcAssess, &caller, &request_id, None);
+                Err(status::from_assess_error(err))
+            }
+        }
     }
 
     async fn get_knowledge_base(
@@ -86,11 +131,24 @@ impl CrampAssessmentService for AssessmentService {
         &self,
         request: Request<Streaming<pb::AssessBatchRequest>>,
     ) -> RpcResult<Self::AssessBatchStream> {
-        let answers = batch::assess_stream(
+        // The client's deadline covers the whole stream, not just its opening.
+        let deadline = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::limits::parse_grpc_timeout)
+            .map(|timeout| tokio::time::Instant::now() + timeout);
+        let options = batch::StreamOptions {
+            shutdown: self.shutdown.clone(),
+            deadline,
+            audit: Some((self.audit.clone(), caller_of(&request))),
+        };
+        let answers = batch::assess_stream_with(
             self.kb,
             self.batch_limits,
             self.batch_gauge.clone(),
             request.into_inner(),
+            options,
         );
         Ok(Response::new(Box::pin(answers)))
     }

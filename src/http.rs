@@ -72,6 +72,10 @@ pub struct HttpState {
     pub settings: HttpSettings,
     /// The request clock.
     pub clock: Clock,
+    /// The audit trail every assessment is recorded in.
+    pub audit: crate::audit::Audit,
+    /// The global call limit (shared with gRPC), body size and deadline.
+    pub limiter: crate::limits::Limiter,
 }
 
 impl HttpState {
@@ -106,8 +110,16 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/metrics", get(crate::telemetry::metrics::scrape))
         .fallback(|| async { HttpError::NotFound })
         .method_not_allowed_fallback(|| async { HttpError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(
+            state.limiter.clone(),
+            crate::limits::http_limits,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.limiter.max_http_body(),
+        ))
         .with_state(state)
         .layer(cors)
+        .layer(middleware::from_fn(client_certificate))
         .layer(middleware::from_fn(span))
 }
 
@@ -128,6 +140,19 @@ pub fn cors(
         .allow_headers(headers.to_vec())
         .expose_headers(expose.to_vec())
         .vary([header::ORIGIN])
+}
+
+/// Hands a verified TLS client certificate of the connection to the request, in the same shape
+/// the gRPC port uses, for the authentication layer.
+async fn client_certificate(mut request: Request, next: Next) -> Response {
+    let certificate = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::tls::PeerInfo>>()
+        .and_then(|info| info.0.client_certificate.clone());
+    if let Some(certificate) = certificate {
+        request.extensions_mut().insert(certificate);
+    }
+    next.run(request).await
 }
 
 /// One span per request, named by the route template (never the path's values or the body), a

@@ -21,9 +21,13 @@
 //! - [`cds_hooks`]: CDS Hooks 2.0.1 discovery, services and feedback; cards per flag group.
 //! - [`fhir`]: the intake Questionnaire, QuestionnaireResponse and chart mapping, `$cramp-assess`.
 //! - [`about`]: `/about`, the rules, sources and limits for clinicians and integrators.
+//! - [`tls`]: TLS and mutual TLS on both ports; client certificate identities.
+//! - [`limits`]: global concurrency limit with load shedding, deadlines, body sizes, HTTP/2 knobs.
+//! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
 
 pub mod about;
 pub mod assess;
+pub mod audit;
 pub mod batch;
 pub mod caller;
 pub mod cds_hooks;
@@ -33,7 +37,9 @@ pub mod convert;
 pub mod fhir;
 pub mod grpc;
 pub mod http;
+pub mod limits;
 pub mod pb;
 pub mod screen;
 pub mod server;
 pub mod telemetry;
+pub mod tls;

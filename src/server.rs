@@ -20,11 +20,14 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
+    audit::Audit,
     batch::{BatchGauge, BatchLimits},
     config::{HttpSettings, ServerSettings, Settings},
     grpc::AssessmentService,
     http::{Clock, HttpState},
+    limits::{GrpcLimitLayer, Limiter, LimitsSettings, seconds_or_off},
     pb::{self, cramp_assessment_service_server::CrampAssessmentServiceServer},
+    tls::{ClientCertificateLayer, HttpListener, PeerInfo, ServerTls},
 };
 
 /// Why the server could not start or stopped with an error.
@@ -61,6 +64,21 @@ pub enum ServerError {
     /// The transport failed while serving.
     #[error("the gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
+    /// The plaintext health address could not be bound.
+    #[error("cannot listen on `{addr}` (key `server.health_addr`)")]
+    BindHealth {
+        /// The address from the settings.
+        addr: SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS files are missing or unusable.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The audit trail's key is missing or unusable.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 /// A bound, not yet serving, cramp-cds server.
@@ -86,6 +104,16 @@ pub struct Application {
     batch_limits: BatchLimits,
     /// Live batch counts; [`Application::batch_gauge`] hands out a view before serving starts.
     batch_gauge: BatchGauge,
+    /// TLS material for both ports, when TLS is on.
+    tls: Option<ServerTls>,
+    /// The global call limit and connection knobs.
+    limits: LimitsSettings,
+    /// The limiter both ports draw from; [`Application::limiter`] hands out a view.
+    limiter: Limiter,
+    /// The audit trail.
+    audit: Audit,
+    /// The plaintext health-only listener, when configured.
+    health_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -104,7 +132,20 @@ impl Application {
             .await
             .map_err(|source| ServerError::BindHttp { addr, source })?;
         let http_addr = http_listener.local_addr().map_err(ServerError::LocalAddr)?;
+        let health_listener = match settings.server.health_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::BindHealth { addr, source })?,
+            ),
+            None => None,
+        };
         Ok(Self {
+            tls: ServerTls::load(&settings.tls)?,
+            limits: settings.limits.clone(),
+            limiter: Limiter::new(&settings.limits),
+            audit: Audit::load(&settings.audit, settings.http.production)?,
+            health_listener,
             listener,
             grpc_addr,
             settings: settings.server.clone(),
@@ -143,8 +184,24 @@ impl Application {
         self.grpc_addr
     }
 
-    /// Serves until `shutdown` resolves, then drains: health turns `NOT_SERVING`, no new
-    /// connections are accepted, and in-flight calls have `server.shutdown_grace_seconds` to end.
+    /// The plaintext health-only address, when `server.health_addr` is set.
+    #[must_use]
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The global call limiter (calls in progress, capacity); stays valid while serving.
+    #[must_use]
+    pub fn limiter(&self) -> Limiter {
+        self.limiter.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains: health turns `NOT_SERVING` at once; after
+    /// `server.drain_delay_seconds` both listeners close (new connections are refused); in-flight
+    /// calls then have `server.shutdown_grace_seconds` to end, after which open batch streams are
+    /// ended with `UNAVAILABLE` and given a moment to deliver it.
     ///
     /// # Errors
     /// [`ServerError`] when reflection cannot be built or the transport fails.
@@ -163,6 +220,11 @@ impl Application {
             clock,
             batch_limits,
             batch_gauge,
+            tls,
+            limits,
+            limiter,
+            audit,
+            health_listener,
         } = self;
 
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -194,17 +256,40 @@ impl Application {
                 axum::http::HeaderName::from_static("grpc-status-details-bin"),
             ],
         );
-        let router = Server::builder()
+        // Turns true at the end of the grace period: open batch streams end with UNAVAILABLE.
+        let (streams_stop_tx, streams_stop_rx) = tokio::sync::watch::channel(false);
+        let mut builder = Server::builder();
+        if let Some(tls) = &tls {
+            builder = builder.tls_config(tls.grpc.clone())?;
+        }
+        let router = builder
             .accept_http1(true)
+            .tcp_keepalive(seconds_or_off(limits.tcp_keepalive_seconds))
+            .http2_keepalive_interval(seconds_or_off(limits.http2_keepalive_interval_seconds))
+            .http2_keepalive_timeout(seconds_or_off(limits.http2_keepalive_timeout_seconds))
+            .max_concurrent_streams(Some(limits.max_concurrent_streams))
+            .http2_max_pending_accept_reset_streams(Some(
+                limits.http2_max_pending_accept_reset_streams,
+            ))
+            .http2_max_local_error_reset_streams(Some(limits.http2_max_local_error_reset_streams))
+            .max_connection_age(
+                seconds_or_off(limits.max_connection_age_seconds).unwrap_or(Duration::MAX),
+            )
+            .max_connection_age_grace(Duration::from_secs(limits.max_connection_age_grace_seconds))
             .layer(grpc_web_cors)
             .layer(tonic_web::GrpcWebLayer::new())
             // A server span per call (the caller's trace continued) and RPC metrics; inside
-            // gRPC-Web so browser calls count as gRPC. Nothing from the message reaches either.
+            // gRPC-Web so browser calls count as gRPC, outside the limits so refused calls count
+            // too. Nothing from the message reaches either.
             .layer(crate::telemetry::grpc::GrpcTelemetryLayer)
-            .add_service(health)
+            .layer(ClientCertificateLayer)
+            .layer(GrpcLimitLayer::new(limiter.clone()))
+            .add_service(health.clone())
             .add_service(
                 AssessmentService::new(kb)
                     .with_batch(batch_limits, batch_gauge)
+                    .with_audit(audit.clone())
+                    .with_shutdown(streams_stop_rx)
                     .into_server()
                     .max_decoding_message_size(settings.max_message_bytes.get()),
             )
@@ -212,43 +297,88 @@ impl Application {
             .add_optional_service(reflection_v1alpha);
 
         set_status(&reporter, ServingStatus::Serving).await;
+        reporter
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
         tracing::info!(
             grpc_addr = %grpc_addr,
             http_addr = %http_addr,
+            health_addr = %health_listener
+                .as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map_or_else(|| "-".to_owned(), |a| a.to_string()),
+            tls = tls.is_some(),
             reflection = settings.reflection,
+            max_concurrent_calls = limiter.capacity(),
             knowledge_base_version = kb.version(),
             rules = kb.rules().len(),
             "serving"
         );
 
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
-        let (http_stop_tx, mut http_stop_rx) = tokio::sync::watch::channel(false);
-        let mut drain_reporter = reporter.clone();
+        let (http_stop_tx, http_stop_rx) = tokio::sync::watch::channel(false);
+        let drain_reporter = reporter.clone();
+        let drain_delay = Duration::from_secs(settings.drain_delay_seconds);
         let signal = async move {
             shutdown.await;
-            tracing::info!("shutdown requested: health NOT_SERVING, draining in-flight calls");
+            tracing::info!(
+                drain_delay_seconds = settings.drain_delay_seconds,
+                "shutdown requested: health NOT_SERVING; listeners close after the drain delay"
+            );
+            set_status(&drain_reporter, ServingStatus::NotServing).await;
+            // Load balancers and endpoint controllers need a moment to notice NOT_SERVING;
+            // until then new connections are still accepted and served.
+            tokio::time::sleep(drain_delay).await;
+            tracing::info!("listeners closed; draining in-flight calls");
             // The HTTP door stops accepting at the same moment.
             let _ = http_stop_tx.send(true);
-            set_status(&drain_reporter, ServingStatus::NotServing).await;
             // Removing the statuses ends open health Watch streams (after they have seen
             // NOT_SERVING); otherwise those endless streams would hold the drain open.
+            let mut drain_reporter = drain_reporter;
             drain_reporter.clear_service_status(SERVICE_NAME).await;
             drain_reporter.clear_service_status(WHOLE_SERVER).await;
             // The receiver only goes away once serving has already ended.
             let _ = draining_tx.send(());
         };
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(seconds_or_off(limits.tcp_keepalive_seconds));
         let serve = router.serve_with_incoming_shutdown(incoming, signal);
         let http_router = crate::http::router(Arc::new(HttpState {
             kb,
             settings: http,
             clock,
+            audit,
+            limiter,
         }));
-        let serve_http = axum::serve(http_listener, http_router)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop_rx.wait_for(|stop| *stop).await;
-            })
-            .into_future();
+        let http_listener = HttpListener::start(http_listener, tls, http_stop_rx.clone())
+            .map_err(ServerError::LocalAddr)?;
+        let mut http_stop = http_stop_rx.clone();
+        let serve_http = axum::serve(
+            http_listener,
+            http_router.into_make_service_with_connect_info::<PeerInfo>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        })
+        .into_future();
+        // The plaintext health port lives until the process stops, so probes see NOT_SERVING
+        // (then NOT_FOUND) through the whole drain.
+        let (health_stop_tx, health_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve_health = async move {
+            match health_listener {
+                Some(listener) => Server::builder()
+                    .add_service(health)
+                    .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
+                        let _ = health_stop_rx.await;
+                    })
+                    .await
+                    .map_err(ServerError::Serve),
+                None => Ok(()),
+            }
+        };
+        let health_task = tokio::spawn(serve_health);
+
         let serve_both = async {
             let grpc = async { serve.await.map_err(ServerError::Serve) };
             let http = async { serve_http.await.map_err(ServerError::ServeHttp) };
@@ -262,19 +392,40 @@ impl Application {
                 Err(_) => std::future::pending().await,
             }
         };
-        tokio::select! {
-            result = serve_both => {
-                result?;
+        let mut serve_both = std::pin::pin!(serve_both);
+        let outcome = tokio::select! {
+            result = &mut serve_both => result.map(|_| ()),
+            () = deadline => {
+                // Streams are told first and get a moment to deliver their final status; calls
+                // still running after that are cut off.
+                let _ = streams_stop_tx.send(true);
+                match tokio::time::timeout(FINAL_FLUSH, &mut serve_both).await {
+                    Ok(result) => result.map(|_| ()),
+                    Err(_) => {
+                        tracing::warn!(
+                            grace_seconds = settings.shutdown_grace_seconds,
+                            "grace period over; stopping with calls still in flight"
+                        );
+                        Ok(())
+                    }
+                }
             }
-            () = deadline => tracing::warn!(
-                grace_seconds = settings.shutdown_grace_seconds,
-                "grace period over; stopping with calls still in flight"
-            ),
+        };
+        let _ = health_stop_tx.send(());
+        if let Ok(Err(error)) = health_task.await {
+            tracing::warn!(%error, "the health port failed");
         }
+        outcome?;
         tracing::info!("stopped");
         Ok(())
     }
 }
+
+/// After the grace period: how long ended batch streams get to deliver their final status.
+const FINAL_FLUSH: Duration = Duration::from_secs(2);
+/// The health service name liveness probes ask for: `SERVING` until the process exits, so a
+/// draining replica is taken out of rotation (readiness) without being restarted (liveness).
+pub const LIVENESS: &str = "liveness";
 
 /// Health's name for the whole server.
 const WHOLE_SERVER: &str = "";

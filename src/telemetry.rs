@@ -15,7 +15,7 @@
 //! (method and route templates, status codes, urgency and flag names), so no request id or
 //! answer can become a label. Only `cramp_cds` spans and events at INFO or above (and the DEBUG
 //! `rules_evaluated` event of the assessment path) are exported, whatever the log filter lets
-//! through. The subscriber is built separately from being installed so that tests can capture
+//! through; the audit trail (target `audit`: who, which patient pseudonym, which flags) never is. The subscriber is built separately from being installed so that tests can capture
 //! what the service writes.
 
 pub mod grpc;

@@ -19,6 +19,8 @@ use crate::grpc::status::{ERROR_DOMAIN, invalid_argument};
 pub const RECORD_LIMIT_REASON: &str = "BATCH_RECORD_LIMIT";
 /// `ErrorInfo.reason` when no record arrives for `batch.idle_timeout_seconds`.
 pub const IDLE_TIMEOUT_REASON: &str = "BATCH_IDLE_TIMEOUT";
+/// `ErrorInfo.reason` when the server's shutdown deadline ends an open stream.
+pub const SHUTTING_DOWN_REASON: &str = "SERVER_SHUTTING_DOWN";
 /// `ErrorInfo.reason` of a record that could not be evaluated (a bug, never bad input).
 pub const INTERNAL_REASON: &str = "RECORD_NOT_EVALUATED";
 
@@ -39,6 +41,21 @@ pub fn internal_record() -> tonic_types::Status {
         "the record could not be evaluated; it was not assessed",
         details,
     ))
+}
+
+/// The server is shutting down and its grace period is over: `UNAVAILABLE` (retryable), after
+/// every record already read has been answered. The client resends the records after the last
+/// `record_id` it received, on a new stream (to another replica).
+#[must_use]
+pub fn shutting_down() -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(SHUTTING_DOWN_REASON, ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(
+        Code::Unavailable,
+        "the server is shutting down; every record read so far was answered: send the rest on a \
+         new stream",
+        details,
+    )
 }
 
 /// The stream carried more than `max_records`: `RESOURCE_EXHAUSTED`, a per-stream quota.
@@ -93,6 +110,8 @@ pub fn ending_reason(status: &Status) -> &'static str {
     {
         Some(RECORD_LIMIT_REASON) => "record_limit",
         Some(IDLE_TIMEOUT_REASON) => "idle_timeout",
+        Some(SHUTTING_DOWN_REASON) => "shutting_down",
+        Some(crate::limits::DEADLINE_REASON) => "deadline_exceeded",
         _ if status.code() == Code::OutOfRange => "message_too_large",
         _ if status.code() == Code::Cancelled => "cancelled",
         _ => "transport_error",

@@ -5,7 +5,7 @@
 //! `condition`, `observation` and `patient` resources) and answers with a `collection` Bundle.
 //! Errors are `OperationOutcome`s naming JSON paths or linkIds, never values.
 
-use axum::{body::Bytes, response::Response};
+use axum::{Extension, body::Bytes, response::Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -17,7 +17,11 @@ use super::{
     model::{Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse},
     questionnaire,
 };
-use crate::http::{FHIR_JSON, HttpError, State, json};
+use crate::{
+    audit::Door,
+    caller::{Caller, ClientCertificate},
+    http::{FHIR_JSON, HttpError, State, json},
+};
 
 /// `Parameters` (read).
 #[derive(Deserialize)]
@@ -51,7 +55,16 @@ struct Inputs {
 /// 400 with an `OperationOutcome` for unreadable JSON, a missing or unknown parameter, or
 /// invalid answers (named by linkId).
 #[tracing::instrument(name = "cramp_assess", skip_all)]
-pub async fn cramp_assess(state: State, body: Bytes) -> Result<Response, HttpError> {
+pub async fn cramp_assess(
+    state: State,
+    caller: Option<Extension<Caller>>,
+    certificate: Option<Extension<ClientCertificate>>,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let caller = Caller::resolve(
+        caller.as_ref().map(|Extension(c)| c),
+        certificate.as_ref().map(|Extension(c)| c),
+    );
     let parameters: Parameters = from_json(&body)?;
     let inputs = read_parameters(&parameters)?;
     let Some(response) = inputs.response else {
@@ -61,8 +74,30 @@ pub async fn cramp_assess(state: State, body: Bytes) -> Result<Response, HttpErr
         ));
     };
     let now = state.clock.now();
+    let request_id = response.id.clone().unwrap_or_default();
+    let patient_id = response
+        .subject
+        .as_ref()
+        .and_then(|s| s.reference.as_deref())
+        .and_then(|r| r.strip_prefix("Patient/"))
+        .map(str::to_owned);
     let assessed = intake::assess(&state.kb, "", &response, &inputs.chart, &[], now.date())
-        .map_err(HttpError::Invalid)?;
+        .map_err(|violations| {
+            state.audit.refused(
+                Door::FhirOperation,
+                &caller,
+                &request_id,
+                patient_id.as_deref(),
+            );
+            HttpError::Invalid(violations)
+        })?;
+    state.audit.assessed(
+        Door::FhirOperation,
+        &caller,
+        &request_id,
+        patient_id.as_deref(),
+        &assessed.assessment,
+    );
     let fhir_base = state.url("/fhir");
     let uuid = || uuid::Uuid::new_v4().to_string();
     let now_text = now.format(&Rfc3339).unwrap_or_default();

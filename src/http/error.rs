@@ -34,6 +34,15 @@ pub enum HttpError {
     /// The path exists but not for this method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The body is larger than `limits.max_http_body_bytes` (413).
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The server is at its concurrent-call limit (503, with `Retry-After`).
+    #[error("overloaded")]
+    Overloaded,
+    /// The request did not complete within `limits.call_timeout_seconds` (408).
+    #[error("timeout")]
+    Timeout,
 }
 
 impl HttpError {
@@ -51,6 +60,9 @@ impl HttpError {
             Self::PrefetchMissing(_) => StatusCode::PRECONDITION_FAILED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -96,6 +108,22 @@ impl HttpError {
             Self::MethodNotAllowed => vec![issue(
                 "not-supported",
                 "This method is not supported here".into(),
+                Vec::new(),
+            )],
+            Self::PayloadTooLarge => vec![issue(
+                "too-costly",
+                "The body is larger than this server accepts".into(),
+                Vec::new(),
+            )],
+            Self::Overloaded => vec![issue(
+                "throttled",
+                "The server is at its concurrent-request limit; retry after Retry-After seconds"
+                    .into(),
+                Vec::new(),
+            )],
+            Self::Timeout => vec![issue(
+                "timeout",
+                "The request did not complete in time".into(),
                 Vec::new(),
             )],
         };

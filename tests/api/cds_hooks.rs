@@ -172,6 +172,10 @@ async fn fhir_authorization_without_fhir_server_is_400() {
 async fn an_http_fhir_server_is_400_in_production_only() {
     let mut settings = test_settings();
     settings.http.production = true;
+    // Production mode refuses to start without a shared audit pseudonym key.
+    let key = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key.path(), "k".repeat(32)).unwrap();
+    settings.audit.pseudonym_key_file = Some(key.path().to_owned());
     let production = spawn_app_at(settings, Some(now())).await;
     let mut request = full_request();
     request["fhirServer"] = json!("http://ehr.example.org/fhir");

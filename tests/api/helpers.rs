@@ -94,6 +94,17 @@ pub(crate) async fn spawn_app_with(settings: Settings) -> TestApp {
     spawn_app_at(settings, None).await
 }
 
+/// Starts the real server with `settings` and hands out its call limiter, to watch calls in
+/// progress.
+pub(crate) async fn spawn_app_with_limiter(
+    settings: Settings,
+) -> (TestApp, cramp_cds::limits::Limiter) {
+    init_tracing();
+    let app = Application::build(&settings).await.expect("binds port 0");
+    let limiter = app.limiter();
+    (run(app), limiter)
+}
+
 /// Starts the real server with `settings` and, when given, a request clock fixed at `now`.
 pub(crate) async fn spawn_app_at(settings: Settings, now: Option<time::OffsetDateTime>) -> TestApp {
     init_tracing();
@@ -101,6 +112,11 @@ pub(crate) async fn spawn_app_at(settings: Settings, now: Option<time::OffsetDat
     if let Some(now) = now {
         app = app.with_clock(cramp_cds::http::Clock::fixed(now));
     }
+    run(app)
+}
+
+/// Serves `app` on a task until the returned handle is stopped.
+pub(crate) fn run(app: Application) -> TestApp {
     let addr = app.grpc_addr();
     let http_addr = app.http_addr();
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -226,11 +242,11 @@ pub(crate) struct RunningBinary {
 /// Starts `cramp-cds serve` on `127.0.0.1:0` with JSON logs at `filter` and waits until it logs
 /// the address it bound.
 pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
-    spawn_binary_with_env(filter, &[]).await
+    spawn_binary_with(filter, &[]).await
 }
 
-/// [`spawn_binary`] with extra environment variables.
-pub(crate) async fn spawn_binary_with_env(filter: &str, env: &[(&str, &str)]) -> RunningBinary {
+/// [`spawn_binary`] with extra `CRAMP__…` settings (or `OTEL_*` variables) in its environment.
+pub(crate) async fn spawn_binary_with(filter: &str, env: &[(&str, &str)]) -> RunningBinary {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cramp-cds"))
         .args([
             "serve",
@@ -241,8 +257,8 @@ pub(crate) async fn spawn_binary_with_env(filter: &str, env: &[(&str, &str)]) ->
         ])
         .env("CRAMP__LOG__FORMAT", "json")
         .env("CRAMP__LOG__FILTER", filter)
-        .env_remove("RUST_LOG")
         .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -291,6 +307,28 @@ fn serving_addrs(line: &str) -> Option<(SocketAddr, SocketAddr)> {
 }
 
 impl RunningBinary {
+    /// Sends SIGTERM without waiting for the exit.
+    pub(crate) fn signal_terminate(&self) {
+        let pid = self.child.id().expect("still running");
+        let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .expect("SIGTERM delivered");
+    }
+
+    /// Waits for the exit (after a signal); returns the exit code and every stdout line.
+    pub(crate) async fn wait(mut self) -> (Option<i32>, Vec<String>) {
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits in time")
+            .unwrap();
+        tokio::time::timeout(PATIENCE, self.reader)
+            .await
+            .expect("stdout closes")
+            .unwrap();
+        let lines = self.stdout.lock().unwrap().clone();
+        (status.code(), lines)
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the exit code and every stdout line.
     pub(crate) async fn terminate(mut self) -> (Option<i32>, Vec<String>) {
         let pid = self.child.id().expect("still running");

@@ -1,6 +1,7 @@
 //! The integration suite: one binary (matklad, zero2prod) driving the real server over real
 //! sockets and the real `cramp-cds` executable.
 
+mod audit;
 mod batch;
 mod batch_logs;
 mod binary;
@@ -16,11 +17,15 @@ mod helpers;
 mod http;
 mod http_logs;
 mod http_support;
+mod limits;
 mod logs;
 mod otlp;
+mod pki;
 mod reflection;
 mod rules;
 mod screen;
+mod shutdown;
+mod tls;
 mod validation;
 mod views;
 mod vignettes;

@@ -39,7 +39,7 @@ use tonic::transport::Channel;
 
 use crate::{
     fhir_convert::{hook_request, now, parameters, prefetch, questionnaire_response},
-    helpers::{PATIENCE, connect, spawn_app_at, spawn_binary_with_env, test_settings},
+    helpers::{PATIENCE, connect, spawn_app_at, spawn_binary_with, test_settings},
     http_support::Http,
 };
 
@@ -632,11 +632,16 @@ fn assert_exported(received: &Received, exercised: &Exercised) {
     );
 }
 
-/// No patient value anywhere; the request id may be in spans, never in metrics.
+/// No patient value anywhere; the request id may be in spans, never in metrics; the audit trail
+/// (who, which patient pseudonym, which flags) stays out of traces.
 fn assert_no_patient_data(received: &Received, scrape: &str) {
     let traces = format!("{:?}", received.traces);
     let metrics = format!("{:?}", received.metrics);
     assert!(traces.contains(REQUEST_ID), "the request id is on the span");
+    assert!(
+        !traces.contains("assessment audited") && !traces.contains("hmac-sha256"),
+        "the audit trail reached a trace"
+    );
     for (what, text) in [
         ("traces", &traces),
         ("metrics", &metrics),
@@ -711,7 +716,7 @@ fn in_process_spans_continue_the_callers_trace_and_metrics_reach_the_collector()
 async fn the_binary_exports_to_the_collector_named_by_the_standard_variables() {
     let collector = Collector::start().await;
     let endpoint = collector.endpoint();
-    let server = spawn_binary_with_env(
+    let server = spawn_binary_with(
         "info",
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
@@ -757,7 +762,7 @@ async fn the_binary_exports_to_the_collector_named_by_the_standard_variables() {
 
 #[tokio::test]
 async fn metrics_are_not_served_when_prometheus_is_off() {
-    let server = spawn_binary_with_env("info", &[("CRAMP__TELEMETRY__PROMETHEUS", "false")]).await;
+    let server = spawn_binary_with("info", &[("CRAMP__TELEMETRY__PROMETHEUS", "false")]).await;
     let http = Http::at(server.http_addr);
     assert_eq!(http.get("/metrics").await.status, 404);
     assert_eq!(

@@ -1,0 +1,312 @@
+//! The audit trail: one structured event per assessment, on its own tracing target.
+//!
+//! Operational logs say what the service did (rule ids, counts, timings); the audit trail says
+//! who asked about which patient and what came back, so it needs its own routing, access control
+//! and retention (integration.md §4.3–4.4). It is emitted on the tracing target [`TARGET`]; an
+//! operator sends it elsewhere with a filter (`log.filter = "info,audit=off"` drops it from the
+//! main log, a collector rule on `target == "audit"` routes it). Its fields follow FHIR
+//! AuditEvent (R4): `type` `rest`, `action` `E` (execute), `recorded`, `outcome` (`0` success,
+//! `4` minor failure: the request was refused), `agent.who`, `source.observer` and `entity.*`.
+//!
+//! It carries no answers and no names: the caller's identity, the door, the request id or hook
+//! instance, the knowledge base version, the urgency and flag codes, and a keyed HMAC-SHA-256
+//! pseudonym of the patient id when one is known. The key is what turns the patient id into a
+//! pseudonym rather than a lookup table (a bare hash of an MRN is reversible by enumeration); the
+//! same key across replicas and restarts lets an auditor correlate one patient's events.
+
+use std::{fmt::Write as _, path::PathBuf, sync::Arc};
+
+use hmac::{Hmac, Mac as _};
+use serde::Deserialize;
+use sha2::Sha256;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::{assess::loggable_id, caller::Caller, pb};
+
+/// The tracing target of audit events.
+pub const TARGET: &str = "audit";
+
+/// Shortest accepted pseudonym key: 256 bits, HMAC-SHA-256's block-size guidance.
+const MIN_KEY_BYTES: usize = 32;
+
+/// The `[audit]` section.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Emit audit events at all.
+    pub enabled: bool,
+    /// File holding the HMAC key for patient pseudonyms (at least 32 bytes; shared by every
+    /// replica). Without one a random per-process key is used, so pseudonyms do not correlate
+    /// across restarts; production mode refuses to start without it.
+    #[serde(default)]
+    pub pseudonym_key_file: Option<PathBuf>,
+}
+
+/// Why the audit trail could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The key file could not be read.
+    #[error("invalid configuration: key `audit.pseudonym_key_file`: cannot read `{path}`")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key is too short to be a secret.
+    #[error(
+        "invalid configuration: key `audit.pseudonym_key_file`: the key must be at least \
+         {MIN_KEY_BYTES} bytes"
+    )]
+    ShortKey,
+    /// Production mode without a shared key.
+    #[error(
+        "invalid configuration: key `audit.pseudonym_key_file` is required when `http.production` \
+         is true (pseudonyms must correlate across replicas and restarts)"
+    )]
+    KeyRequired,
+}
+
+/// Which door an assessment came through (`AuditEvent.subtype`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Door {
+    /// gRPC `Assess`.
+    GrpcAssess,
+    /// One record of a gRPC `AssessBatch` stream.
+    GrpcAssessBatch,
+    /// A CDS Hooks service call.
+    CdsHooks,
+    /// FHIR `$cramp-assess`.
+    FhirOperation,
+}
+
+impl Door {
+    /// The subtype code written to the event.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::GrpcAssess => "grpc:cramp.v1.CrampAssessmentService/Assess",
+            Self::GrpcAssessBatch => "grpc:cramp.v1.CrampAssessmentService/AssessBatch",
+            Self::CdsHooks => "cds-hooks:service",
+            Self::FhirOperation => "fhir:$cramp-assess",
+        }
+    }
+}
+
+/// The audit trail: enabled or not, and the pseudonym key. Cheap to clone.
+#[derive(Clone)]
+pub struct Audit {
+    enabled: bool,
+    key: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit")
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Audit {
+    /// Loads the key; `production` requires a key file.
+    ///
+    /// # Errors
+    /// [`AuditError`] naming the key at fault.
+    pub fn load(settings: &AuditSettings, production: bool) -> Result<Self, AuditError> {
+        let key: Vec<u8> = match settings.pseudonym_key_file.as_deref() {
+            Some(path) => {
+                let key = std::fs::read(path).map_err(|source| AuditError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                let key = key.trim_ascii().to_vec();
+                if key.len() < MIN_KEY_BYTES {
+                    return Err(AuditError::ShortKey);
+                }
+                key
+            }
+            None if production && settings.enabled => return Err(AuditError::KeyRequired),
+            None => {
+                if settings.enabled {
+                    tracing::warn!(
+                        "audit.pseudonym_key_file is not set: patient pseudonyms use a random \
+                         per-process key and do not correlate across restarts or replicas"
+                    );
+                }
+                let mut key = Vec::with_capacity(MIN_KEY_BYTES);
+                key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key
+            }
+        };
+        Ok(Self {
+            enabled: settings.enabled,
+            key: key.into(),
+        })
+    }
+
+    /// An enabled trail with a random key (tests, and doors built without settings).
+    #[must_use]
+    pub fn ephemeral() -> Self {
+        let mut key = Vec::with_capacity(MIN_KEY_BYTES);
+        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        Self {
+            enabled: true,
+            key: key.into(),
+        }
+    }
+
+    /// The keyed pseudonym of a patient id: HMAC-SHA-256, hex, prefixed with its scheme.
+    #[must_use]
+    pub fn pseudonym(&self, patient_id: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
+            // HMAC accepts keys of any length; this arm is unreachable in practice.
+            return "hmac-sha256:unavailable".to_owned();
+        };
+        mac.update(patient_id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(12 + digest.len() * 2);
+        out.push_str("hmac-sha256:");
+        for byte in digest {
+            let _ = write!(out, "{byte:02x}");
+        }
+        out
+    }
+
+    /// Records one assessment that was answered.
+    pub fn assessed(
+        &self,
+        door: Door,
+        caller: &Caller,
+        request_id: &str,
+        patient_id: Option<&str>,
+        assessment: &pb::Assessment,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let urgency = pb::Urgency::try_from(assessment.urgency)
+            .map_or("URGENCY_UNSPECIFIED", |u| u.as_str_name());
+        let flags = assessment
+            .flags
+            .iter()
+            .map(|f| pb::Flag::try_from(f.flag).map_or("FLAG_UNSPECIFIED", |f| f.as_str_name()))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.emit(
+            door,
+            caller,
+            request_id,
+            patient_id,
+            "0",
+            urgency,
+            &flags,
+            assessment.knowledge_base_version.as_str(),
+        );
+    }
+
+    /// Records one request that was refused as invalid (nothing was assessed).
+    pub fn refused(&self, door: Door, caller: &Caller, request_id: &str, patient_id: Option<&str>) {
+        if !self.enabled {
+            return;
+        }
+        self.emit(door, caller, request_id, patient_id, "4", "", "", "");
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one flat event; a struct would only move the same list"
+    )]
+    fn emit(
+        &self,
+        door: Door,
+        caller: &Caller,
+        request_id: &str,
+        patient_id: Option<&str>,
+        outcome: &str,
+        urgency: &str,
+        flags: &str,
+        kb_version: &str,
+    ) {
+        let recorded = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        let patient = patient_id
+            .filter(|id| !id.is_empty())
+            .map(|id| self.pseudonym(id))
+            .unwrap_or_default();
+        tracing::info!(
+            target: TARGET,
+            resource_type = "AuditEvent",
+            r#type = "rest",
+            subtype = door.code(),
+            action = "E",
+            recorded = %recorded,
+            outcome,
+            agent.who = %caller.identity(),
+            agent.method = caller.method(),
+            source.observer = "cramp-cds",
+            entity.request = %loggable_id(request_id),
+            entity.patient = %patient,
+            knowledge_base_version = kb_version,
+            urgency,
+            flags,
+            "assessment audited"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudonyms_are_keyed_stable_and_not_the_id() {
+        let audit = Audit::ephemeral();
+        let a = audit.pseudonym("mrn-12345");
+        assert_eq!(a, audit.pseudonym("mrn-12345"));
+        assert_ne!(a, audit.pseudonym("mrn-12346"));
+        assert!(!a.contains("12345"));
+        assert!(a.starts_with("hmac-sha256:"));
+        assert_eq!(a.len(), "hmac-sha256:".len() + 64);
+        // Another key, another pseudonym: without the key the id cannot be enumerated back.
+        assert_ne!(a, Audit::ephemeral().pseudonym("mrn-12345"));
+    }
+
+    #[test]
+    fn a_key_file_is_read_and_must_be_long_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let settings = AuditSettings {
+            enabled: true,
+            pseudonym_key_file: Some(path.clone()),
+        };
+        let one = Audit::load(&settings, true).unwrap();
+        let two = Audit::load(&settings, true).unwrap();
+        assert_eq!(
+            one.pseudonym("p"),
+            two.pseudonym("p"),
+            "same key, same pseudonym"
+        );
+        std::fs::write(&path, "short").unwrap();
+        assert!(matches!(
+            Audit::load(&settings, false),
+            Err(AuditError::ShortKey)
+        ));
+        let keyless = AuditSettings {
+            enabled: true,
+            pseudonym_key_file: None,
+        };
+        assert!(matches!(
+            Audit::load(&keyless, true),
+            Err(AuditError::KeyRequired)
+        ));
+        assert!(Audit::load(&keyless, false).is_ok());
+    }
+}
