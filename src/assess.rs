@@ -129,7 +129,18 @@ pub fn assess_in_view(
         }
     };
 
+    let evaluation = Instant::now();
     let assessment = cramp_core::evaluate(kb, &valid);
+    // An event on the call's span in exported traces: how long the rules took, and counts only.
+    // DEBUG so that logs keep one line per assessment (`assessed`); telemetry exports it anyway.
+    tracing::debug!(
+        evaluation_us = elapsed_us(evaluation),
+        rule_count = kb.rules().len(),
+        flag_count = assessment.flags.len(),
+        "rules_evaluated"
+    );
+    // Aggregates by urgency and flag name, never tied to a request; see `telemetry::metrics`.
+    crate::telemetry::metrics::record_assessment(&assessment);
     // Rule ids, counts and timings only: urgency, flags and drug classes describe the patient and
     // belong to the separately routed audit trail, not to operational logs.
     tracing::info!(

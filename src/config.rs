@@ -39,6 +39,8 @@ pub struct Settings {
     pub limits: crate::limits::LimitsSettings,
     /// The audit trail.
     pub audit: crate::audit::AuditSettings,
+    /// OpenTelemetry export and Prometheus metrics.
+    pub telemetry: crate::telemetry::TelemetrySettings,
 }
 
 /// The HTTP door and browser access.
@@ -225,6 +227,26 @@ mod tests {
         assert_eq!(s.http.base_url, "http://127.0.0.1:8080");
         assert!(s.http.allowed_origins.is_empty());
         assert!(!s.http.production);
+        assert_eq!(
+            s.telemetry.otlp_endpoint, "",
+            "no export unless a collector is named"
+        );
+        assert_eq!(s.telemetry.service_name, "cramp-cds");
+        assert_eq!(s.telemetry.metrics_export_interval_seconds.get(), 60);
+        assert!(s.telemetry.prometheus);
+    }
+
+    #[test]
+    fn telemetry_settings_come_from_the_environment() {
+        let s = load_env(&[
+            ("CRAMP__TELEMETRY__OTLP_ENDPOINT", "http://collector:4317"),
+            ("CRAMP__TELEMETRY__PROMETHEUS", "false"),
+        ])
+        .unwrap();
+        assert_eq!(s.telemetry.otlp_endpoint, "http://collector:4317");
+        assert!(!s.telemetry.prometheus);
+        let err = chain(&load_env(&[("CRAMP__TELEMETRY__OTLP_ENDPIONT", "x")]).unwrap_err());
+        assert!(err.contains("otlp_endpiont"), "{err}");
     }
 
     #[test]

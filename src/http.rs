@@ -107,6 +107,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
             get(fhir::operation::questionnaire),
         )
         .route("/about", get(about::about))
+        .route("/metrics", get(crate::telemetry::metrics::scrape))
         .fallback(|| async { HttpError::NotFound })
         .method_not_allowed_fallback(|| async { HttpError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
@@ -154,16 +155,17 @@ async fn client_certificate(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// One span per request, named by the route template (never the path's values or the body).
+/// One span per request, named by the route template (never the path's values or the body), a
+/// child of the caller's span when a `traceparent` header names one, and the request's duration
+/// metric ([`crate::telemetry::http`]).
 async fn span(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
-    let method = request.method().clone();
+        .map(|p| p.as_str().to_owned());
+    let call = crate::telemetry::http::HttpCall::start(request.method(), route, request.headers());
     let started = Instant::now();
-    let span = tracing::info_span!("http", %method, route = %route);
+    let span = call.span().clone();
     async move {
         let response = next.run(request).await;
         tracing::info!(
@@ -171,6 +173,7 @@ async fn span(request: Request, next: Next) -> Response {
             elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             "answered"
         );
+        call.finish(response.status());
         response
     }
     .instrument(span)

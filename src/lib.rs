@@ -13,7 +13,8 @@
 //! - [`grpc`]: the tonic service, and [`grpc::status`] mapping errors to rich gRPC statuses.
 //! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
 //! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment).
-//! - [`telemetry`]: structured logs that never carry patient data.
+//! - [`telemetry`]: structured logs, OpenTelemetry traces and metrics (OTLP, Prometheus `/metrics`);
+//!   none of them carries patient data.
 //! - [`cli`]: the `serve`, `assess` and `kb` commands.
 //! - [`http`]: the HTTP door (axum) with CORS and the request clock; [`http::error`] maps its
 //!   failures to `OperationOutcome`s.

@@ -12,7 +12,7 @@ use cramp_cds::{
     cli::{self, Cli, Command, ServeArgs},
     config::Settings,
     server::{self, Application},
-    telemetry,
+    telemetry::{self, Otel, OtelEnv},
 };
 
 /// glibc's allocator serialises the worker threads of `screen` and the batch stream on its arena
@@ -49,13 +49,27 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(addr) = args.http_addr {
         settings.server.http_addr = addr;
     }
-    telemetry::init(&settings.log)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // The OTLP exporters' gRPC channels run on the runtime, so they are built inside it.
+    let otel = {
+        let _runtime = runtime.enter();
+        Otel::start(&settings.telemetry, &OtelEnv::from_process())?
+    };
+    telemetry::init(&settings.log, &otel)?;
     runtime.block_on(async {
-        let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
-        let app = Application::build(&settings).await?;
-        app.run_until_stopped(shutdown).await?;
-        anyhow::Ok(())
+        let served = async {
+            let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
+            let app = Application::build(&settings).await?;
+            app.run_until_stopped(shutdown).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        // After the server stops, whether or not it failed: the last spans and metric points are
+        // flushed rather than lost. A collector that cannot be reached does not fail the exit.
+        if let Err(err) = otel.shutdown().await {
+            tracing::warn!(error = %err, "telemetry was not flushed");
+        }
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -276,10 +276,12 @@ impl Application {
                 seconds_or_off(limits.max_connection_age_seconds).unwrap_or(Duration::MAX),
             )
             .max_connection_age_grace(Duration::from_secs(limits.max_connection_age_grace_seconds))
-            // The path names the method; nothing from the message reaches the span.
-            .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
             .layer(grpc_web_cors)
             .layer(tonic_web::GrpcWebLayer::new())
+            // A server span per call (the caller's trace continued) and RPC metrics; inside
+            // gRPC-Web so browser calls count as gRPC, outside the limits so refused calls count
+            // too. Nothing from the message reaches either.
+            .layer(crate::telemetry::grpc::GrpcTelemetryLayer)
             .layer(ClientCertificateLayer)
             .layer(GrpcLimitLayer::new(limiter.clone()))
             .add_service(health.clone())

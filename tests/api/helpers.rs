@@ -245,7 +245,7 @@ pub(crate) async fn spawn_binary(filter: &str) -> RunningBinary {
     spawn_binary_with(filter, &[]).await
 }
 
-/// [`spawn_binary`] with extra `CRAMP__…` settings in its environment.
+/// [`spawn_binary`] with extra `CRAMP__…` settings (or `OTEL_*` variables) in its environment.
 pub(crate) async fn spawn_binary_with(filter: &str, env: &[(&str, &str)]) -> RunningBinary {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cramp-cds"))
         .args([

@@ -19,6 +19,7 @@ mod http_logs;
 mod http_support;
 mod limits;
 mod logs;
+mod otlp;
 mod pki;
 mod reflection;
 mod rules;
