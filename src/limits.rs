@@ -4,8 +4,8 @@
 //! Shedding, not queueing: when every slot is taken a call is refused at once
 //! (`RESOURCE_EXHAUSTED` with a `RetryInfo`, or HTTP 503 with `Retry-After`) so that an overloaded
 //! replica answers quickly and the caller (or its load balancer) retries elsewhere, instead of
-//! letting latency and memory grow with the queue. Health and reflection are never shed or
-//! limited: probes must see a busy replica as alive.
+//! letting latency and memory grow with the queue. Health, reflection and `/metrics` are never
+//! shed or limited: probes and scrapes must see a busy replica as alive.
 //!
 //! Deadlines: a call ends with `DEADLINE_EXCEEDED` at the earlier of the client's `grpc-timeout`
 //! and `limits.call_timeout_seconds`. tonic itself also enforces `grpc-timeout`, but answers
@@ -291,6 +291,10 @@ pub async fn http_limits(
         .is_some_and(|n| n > u64::try_from(limiter.max_http_body).unwrap_or(u64::MAX));
     if too_long {
         return HttpError::PayloadTooLarge.into_response();
+    }
+    // Scrapes are never shed: an overloaded replica is exactly when its metrics matter.
+    if request.uri().path() == "/metrics" {
+        return next.run(request).await;
     }
     let Ok(_permit) = Arc::clone(&limiter.slots).try_acquire_owned() else {
         tracing::warn!(

@@ -67,7 +67,8 @@ async fn past_the_limit_calls_are_shed_on_both_ports_and_service_resumes() {
     assert_eq!(http.body["resourceType"], "OperationOutcome");
     assert_eq!(http.body["issue"][0]["code"], "throttled");
 
-    // Probes are never shed.
+    // Probes and scrapes are never shed.
+    assert_eq!(app.http().get("/metrics").await.status.as_u16(), 200);
     assert_eq!(
         health(app.channel().await, "").await.unwrap(),
         tonic_health::pb::health_check_response::ServingStatus::Serving
