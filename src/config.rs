@@ -33,6 +33,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Limits of `AssessBatch` streams.
     pub batch: BatchSettings,
+    /// Who may call the CDS Hooks routes and the API (off by default, for local use).
+    pub auth: crate::auth::AuthSettings,
 }
 
 /// The HTTP door and browser access.

@@ -20,6 +20,7 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
+    auth::{AuthConfigError, Authenticator},
     batch::{BatchGauge, BatchLimits},
     config::{HttpSettings, ServerSettings, Settings},
     grpc::AssessmentService,
@@ -61,6 +62,9 @@ pub enum ServerError {
     /// The transport failed while serving.
     #[error("the gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
+    /// The `[auth]` settings cannot be used (the message names the key).
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
 }
 
 /// A bound, not yet serving, cramp-cds server.
@@ -86,14 +90,18 @@ pub struct Application {
     batch_limits: BatchLimits,
     /// Live batch counts; [`Application::batch_gauge`] hands out a view before serving starts.
     batch_gauge: BatchGauge,
+    /// Checks credentials on the API and the CDS Hooks routes (built, and checked, in `build`).
+    auth: Authenticator,
 }
 
 impl Application {
     /// Binds the gRPC listener with the standard knowledge base.
     ///
     /// # Errors
-    /// [`ServerError::Bind`] when the address cannot be bound.
+    /// [`ServerError::Bind`] when the address cannot be bound; [`ServerError::Auth`] when the
+    /// `[auth]` settings cannot be used (checked before anything is bound).
     pub async fn build(settings: &Settings) -> Result<Self, ServerError> {
+        let auth = Authenticator::new(&settings.auth, &settings.http)?;
         let addr = settings.server.grpc_addr;
         let listener = TcpListener::bind(addr)
             .await
@@ -115,6 +123,7 @@ impl Application {
             clock: Clock::system(),
             batch_limits: BatchLimits::from(&settings.batch),
             batch_gauge: BatchGauge::default(),
+            auth,
         })
     }
 
@@ -163,6 +172,7 @@ impl Application {
             clock,
             batch_limits,
             batch_gauge,
+            auth,
         } = self;
 
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -202,10 +212,12 @@ impl Application {
             .layer(tonic_web::GrpcWebLayer::new())
             .add_service(health)
             .add_service(
-                AssessmentService::new(kb)
-                    .with_batch(batch_limits, batch_gauge)
-                    .into_server()
-                    .max_decoding_message_size(settings.max_message_bytes.get()),
+                auth.grpc(
+                    AssessmentService::new(kb)
+                        .with_batch(batch_limits, batch_gauge)
+                        .into_server()
+                        .max_decoding_message_size(settings.max_message_bytes.get()),
+                ),
             )
             .add_optional_service(reflection_v1)
             .add_optional_service(reflection_v1alpha);
@@ -242,6 +254,7 @@ impl Application {
             kb,
             settings: http,
             clock,
+            auth,
         }));
         let serve_http = axum::serve(http_listener, http_router)
             .with_graceful_shutdown(async move {
