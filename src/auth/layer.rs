@@ -158,3 +158,171 @@ fn grpc_status(denial: &Denial) -> Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        collections::HashMap as Map,
+        convert::Infallible,
+        future::{Ready, ready},
+        sync::{Arc, Mutex},
+    };
+
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use p384::{elliptic_curve::sec1::ToEncodedPoint as _, pkcs8::EncodePrivateKey as _};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        auth::IssuerSettings,
+        caller::{Caller, ClientCertificate, TokenCaller},
+        config::Settings,
+    };
+
+    /// Stands in for the handler behind the layer: records what reached it.
+    #[derive(Clone, Default)]
+    struct Probe(Arc<Mutex<Vec<Option<Caller>>>>);
+
+    impl Service<Request<String>> for Probe {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = Ready<Result<Response<String>, Infallible>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<String>) -> Self::Future {
+            self.0
+                .lock()
+                .unwrap()
+                .push(request.extensions().get::<Caller>().cloned());
+            ready(Ok(Response::new("handled".into())))
+        }
+    }
+
+    /// An API issuer whose one P-384 key is in a JWKS file; returns the signing key too.
+    fn setup(accept_certificates: bool) -> (Authenticator, EncodingKey, tempfile::NamedTempFile) {
+        let secret = p384::SecretKey::random(&mut rand::thread_rng());
+        let point = secret.public_key().to_encoded_point(false);
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-384", "kid": "k1",
+            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())}]});
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), jwks.to_string()).unwrap();
+        let mut settings = Settings::load(None, Some(Map::new())).unwrap();
+        settings.auth.enabled = true;
+        settings.auth.cds_hooks.issuers = vec![IssuerSettings {
+            iss: "https://ehr.example.org".into(),
+            jwks_file: Some(file.path().to_owned()),
+            ..IssuerSettings::default()
+        }];
+        settings.auth.api.issuer = Some("https://auth.example.org".into());
+        settings.auth.api.audience = Some("cramp".into());
+        settings.auth.api.jwks_file = Some(file.path().to_owned());
+        settings.auth.api.accept_client_certificates = accept_certificates;
+        let auth = Authenticator::new(&settings.auth, &settings.http).unwrap();
+        let key = EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes());
+        (auth, key, file)
+    }
+
+    fn token(key: &EncodingKey) -> String {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut header = Header::new(Algorithm::ES384);
+        header.kid = Some("k1".into());
+        let claims = json!({"iss": "https://auth.example.org", "aud": "cramp", "sub": "svc-7",
+            "azp": "intake-backend", "jti": "t-1", "iat": now, "exp": now + 60,
+            "scope": "system/cramp.assess"});
+        jsonwebtoken::encode(&header, &claims, key).unwrap()
+    }
+
+    async fn send(
+        service: &mut Authenticated<Probe>,
+        authorization: Option<&str>,
+        certificate: Option<ClientCertificate>,
+    ) -> Response<String> {
+        let mut request = Request::new(String::new());
+        if let Some(value) = authorization {
+            request.headers_mut().insert(
+                axum::http::header::AUTHORIZATION,
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        if let Some(certificate) = certificate {
+            request.extensions_mut().insert(certificate);
+        }
+        service.call(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_verified_token_puts_its_caller_into_the_request() {
+        let (auth, key, _file) = setup(false);
+        let probe = Probe::default();
+        let mut service = auth.api_layer().layer(probe.clone());
+        let answer = send(&mut service, Some(&format!("Bearer {}", token(&key))), None).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        let mut expected = TokenCaller::new("https://auth.example.org");
+        expected.subject = Some("svc-7".into());
+        expected.client_id = Some("intake-backend".into());
+        expected.jti = Some("t-1".into());
+        assert_eq!(*probe.0.lock().unwrap(), [Some(Caller::Token(expected))]);
+    }
+
+    #[tokio::test]
+    async fn a_client_certificate_replaces_the_token_only_when_configured() {
+        let certificate = || Some(ClientCertificate::new("CN=intake-backend"));
+        let (auth, _key, _file) = setup(true);
+        let probe = Probe::default();
+        let mut service = auth.api_layer().layer(probe.clone());
+        let answer = send(&mut service, None, certificate()).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        let expected = Caller::Certificate(ClientCertificate::new("CN=intake-backend"));
+        assert_eq!(*probe.0.lock().unwrap(), [Some(expected)]);
+
+        let (auth, _key, _file) = setup(false);
+        let probe = Probe::default();
+        let mut service = auth.api_layer().layer(probe.clone());
+        let answer = send(&mut service, None, certificate()).await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        assert!(answer.body().is_empty());
+        assert!(probe.0.lock().unwrap().is_empty(), "the handler never ran");
+
+        // CDS Hooks always needs the EHR's JWT.
+        let (auth, _key, _file) = setup(true);
+        let mut service = auth.cds_hooks_layer().layer(Probe::default());
+        let answer = send(&mut service, None, certificate()).await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn grpc_refusals_are_unauthenticated_statuses() {
+        let (auth, _key, _file) = setup(false);
+        let mut service = auth.grpc(Probe::default());
+        let answer = send(&mut service, Some("Bearer x.y.z"), None).await;
+        assert_eq!(
+            answer.status(),
+            StatusCode::OK,
+            "gRPC errors travel as grpc-status"
+        );
+        let status = Status::from_header_map(answer.headers()).unwrap();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(
+            <Authenticated<
+                crate::pb::cramp_assessment_service_server::CrampAssessmentServiceServer<
+                    crate::grpc::AssessmentService,
+                >,
+            > as tonic::server::NamedService>::NAME,
+            "cramp.v1.CrampAssessmentService"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_auth_off_requests_pass_untouched() {
+        let probe = Probe::default();
+        let mut service = Authenticator::disabled().api_layer().layer(probe.clone());
+        let answer = send(&mut service, None, None).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(*probe.0.lock().unwrap(), [None]);
+    }
+}
