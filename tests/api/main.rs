@@ -1,6 +1,9 @@
 //! The integration suite: one binary (matklad, zero2prod) driving the real server over real
 //! sockets and the real `cramp-cds` executable.
 
+mod auth_api;
+mod auth_cds_hooks;
+mod auth_support;
 mod batch;
 mod batch_logs;
 mod binary;
