@@ -345,6 +345,18 @@ accept_client_certificates = true"#
     }
 
     #[test]
+    fn the_production_example_turns_auth_on_and_is_consistent() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config/production.example.toml");
+        let s = Settings::load(Some(&path), Some(HashMap::new())).unwrap();
+        assert!(s.http.production);
+        assert!(s.auth.enabled);
+        assert_eq!(s.auth.cds_hooks.issuers.len(), 1);
+        assert!(s.auth.api.issuer.is_some());
+        s.auth.check(&s.http).unwrap();
+    }
+
+    #[test]
     fn unknown_auth_keys_are_rejected() {
         let err = Settings::load(
             None,
