@@ -61,6 +61,8 @@ fn main() {
             let _ = stopped.await;
         }));
 
+        // reqwest has no bundled TLS provider in this build (see Cargo.toml): install ring.
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let url = format!("http://{http_addr}/cds-services/leg-cramp-screen");
         let hook = || {

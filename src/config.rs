@@ -41,6 +41,8 @@ pub struct Settings {
     pub audit: crate::audit::AuditSettings,
     /// OpenTelemetry export and Prometheus metrics.
     pub telemetry: crate::telemetry::TelemetrySettings,
+    /// Who may call the CDS Hooks routes and the API (off by default, for local use).
+    pub auth: crate::auth::AuthSettings,
 }
 
 /// The HTTP door and browser access.

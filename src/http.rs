@@ -76,6 +76,8 @@ pub struct HttpState {
     pub audit: crate::audit::Audit,
     /// The global call limit (shared with gRPC), body size and deadline.
     pub limiter: crate::limits::Limiter,
+    /// Guards the CDS Hooks routes and `$cramp-assess` (a no-op when authentication is off).
+    pub auth: crate::auth::Authenticator,
 }
 
 impl HttpState {
@@ -96,11 +98,26 @@ pub fn router(state: Arc<HttpState>) -> Router {
         &[header::AUTHORIZATION, header::CONTENT_TYPE],
         &[],
     );
+    // Authentication is opt-in per route: routes without a layer (metadata, the Questionnaire,
+    // `/about`) stay open.
+    let (cds_auth, api_auth) = (state.auth.cds_hooks_layer(), state.auth.api_layer());
     Router::new()
-        .route("/cds-services", get(cds_hooks::discovery))
-        .route("/cds-services/{id}", post(cds_hooks::call))
-        .route("/cds-services/{id}/feedback", post(cds_hooks::feedback))
-        .route("/fhir/$cramp-assess", post(fhir::operation::cramp_assess))
+        .route(
+            "/cds-services",
+            get(cds_hooks::discovery).route_layer(cds_auth.clone()),
+        )
+        .route(
+            "/cds-services/{id}",
+            post(cds_hooks::call).route_layer(cds_auth.clone()),
+        )
+        .route(
+            "/cds-services/{id}/feedback",
+            post(cds_hooks::feedback).route_layer(cds_auth),
+        )
+        .route(
+            "/fhir/$cramp-assess",
+            post(fhir::operation::cramp_assess).route_layer(api_auth),
+        )
         .route("/fhir/metadata", get(fhir::operation::metadata))
         .route(
             "/fhir/Questionnaire/cramp-intake",

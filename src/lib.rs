@@ -9,6 +9,7 @@
 //! - [`assess`]: request in, response or every bad field out; the one path behind every door.
 //! - [`batch`]: the `AssessBatch` pipeline: ordered answers, per-record errors, back-pressure.
 //! - [`caller`]: the authenticated identity both doors hand to handlers and the audit trail.
+//! - [`auth`]: authentication: CDS Hooks JWTs, API access tokens or client certificates, JWKS.
 //! - [`screen`]: the `screen` command: NDJSON/CSV files through `assess`, here or on a server.
 //! - [`grpc`]: the tonic service, and [`grpc::status`] mapping errors to rich gRPC statuses.
 //! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
@@ -28,6 +29,7 @@
 pub mod about;
 pub mod assess;
 pub mod audit;
+pub mod auth;
 pub mod batch;
 pub mod caller;
 pub mod cds_hooks;

@@ -21,6 +21,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     audit::Audit,
+    auth::{AuthConfigError, Authenticator},
     batch::{BatchGauge, BatchLimits},
     config::{HttpSettings, ServerSettings, Settings},
     grpc::AssessmentService,
@@ -79,6 +80,9 @@ pub enum ServerError {
     /// The audit trail's key is missing or unusable.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    /// The `[auth]` settings cannot be used (the message names the key).
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
 }
 
 /// A bound, not yet serving, cramp-cds server.
@@ -114,14 +118,18 @@ pub struct Application {
     audit: Audit,
     /// The plaintext health-only listener, when configured.
     health_listener: Option<TcpListener>,
+    /// Checks credentials on the API and the CDS Hooks routes (built, and checked, in `build`).
+    auth: Authenticator,
 }
 
 impl Application {
     /// Binds the gRPC listener with the standard knowledge base.
     ///
     /// # Errors
-    /// [`ServerError::Bind`] when the address cannot be bound.
+    /// [`ServerError::Bind`] when the address cannot be bound; [`ServerError::Auth`] when the
+    /// `[auth]` settings cannot be used (checked before anything is bound).
     pub async fn build(settings: &Settings) -> Result<Self, ServerError> {
+        let auth = Authenticator::new(&settings.auth, &settings.http)?;
         let addr = settings.server.grpc_addr;
         let listener = TcpListener::bind(addr)
             .await
@@ -156,6 +164,7 @@ impl Application {
             clock: Clock::system(),
             batch_limits: BatchLimits::from(&settings.batch),
             batch_gauge: BatchGauge::default(),
+            auth,
         })
     }
 
@@ -225,6 +234,7 @@ impl Application {
             limiter,
             audit,
             health_listener,
+            auth,
         } = self;
 
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -286,12 +296,14 @@ impl Application {
             .layer(GrpcLimitLayer::new(limiter.clone()))
             .add_service(health.clone())
             .add_service(
-                AssessmentService::new(kb)
-                    .with_batch(batch_limits, batch_gauge)
-                    .with_audit(audit.clone())
-                    .with_shutdown(streams_stop_rx)
-                    .into_server()
-                    .max_decoding_message_size(settings.max_message_bytes.get()),
+                auth.grpc(
+                    AssessmentService::new(kb)
+                        .with_batch(batch_limits, batch_gauge)
+                        .with_audit(audit.clone())
+                        .with_shutdown(streams_stop_rx)
+                        .into_server()
+                        .max_decoding_message_size(settings.max_message_bytes.get()),
+                ),
             )
             .add_optional_service(reflection_v1)
             .add_optional_service(reflection_v1alpha);
@@ -350,6 +362,7 @@ impl Application {
             clock,
             audit,
             limiter,
+            auth,
         }));
         let http_listener = HttpListener::start(http_listener, tls, http_stop_rx.clone())
             .map_err(ServerError::LocalAddr)?;

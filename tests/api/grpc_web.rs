@@ -34,7 +34,7 @@ fn unframe(mut body: &[u8]) -> (Vec<Vec<u8>>, String) {
 }
 
 async fn call(addr: std::net::SocketAddr, request: &pb::AssessRequest) -> reqwest::Response {
-    reqwest::Client::new()
+    crate::helpers::http_client()
         .post(format!(
             "http://{addr}/cramp.v1.CrampAssessmentService/Assess"
         ))

@@ -53,6 +53,14 @@ pub(crate) fn init_tracing() {
     LazyLock::force(&TRACING);
 }
 
+/// An HTTP client for the tests. reqwest is built without a bundled TLS provider (the service
+/// hands its JWKS client a rustls config on ring, keeping aws-lc out), so a plain `Client::new()`
+/// needs ring installed as the process default first; installing twice is a no-op.
+pub(crate) fn http_client() -> reqwest::Client {
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// How long a test waits for anything network-shaped before failing instead of hanging.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 

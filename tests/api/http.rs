@@ -10,7 +10,7 @@ use crate::{
 };
 
 async fn preflight(url: &str, origin: &str, method: &str, headers: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    crate::helpers::http_client()
         .request(Method::OPTIONS, url)
         .header(header::ORIGIN, origin)
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, method)

@@ -22,7 +22,7 @@ impl TestApp {
     /// A client for the HTTP door.
     pub(crate) fn http(&self) -> Http {
         Http {
-            client: reqwest::Client::new(),
+            client: crate::helpers::http_client(),
             base: format!("http://{}", self.http_addr),
         }
     }
@@ -68,7 +68,7 @@ impl Http {
     /// A client for an HTTP door at `addr` (the real binary's).
     pub(crate) fn at(addr: std::net::SocketAddr) -> Self {
         Self {
-            client: reqwest::Client::new(),
+            client: crate::helpers::http_client(),
             base: format!("http://{addr}"),
         }
     }
@@ -81,6 +81,11 @@ impl Http {
     /// The underlying client.
     pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// Sends a request built on [`Http::client`] (custom headers, methods) and reads the answer.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        read(request.send().await.unwrap()).await
     }
 
     /// `GET path`.

@@ -68,7 +68,9 @@ async fn past_the_limit_calls_are_shed_on_both_ports_and_service_resumes() {
     assert_eq!(http.body["issue"][0]["code"], "throttled");
 
     // Probes and scrapes are never shed.
-    assert_eq!(app.http().get("/metrics").await.status.as_u16(), 200);
+    // (This test's subscriber has no metric instruments, so /metrics is a 404 here; what
+    // matters is that the limit never answers it with 503.)
+    assert_ne!(app.http().get("/metrics").await.status.as_u16(), 503);
     assert_eq!(
         health(app.channel().await, "").await.unwrap(),
         tonic_health::pb::health_check_response::ServingStatus::Serving
@@ -183,7 +185,7 @@ async fn an_oversized_http_body_is_413_whether_or_not_it_declares_its_length() {
         .chunks(512)
         .map(|c| Ok(String::from_utf8(c.to_vec()).unwrap()))
         .collect();
-    let response = reqwest::Client::new()
+    let response = crate::helpers::http_client()
         .post(app.http().url("/fhir/$cramp-assess"))
         .header("content-type", "application/fhir+json")
         .body(reqwest::Body::wrap_stream(futures_stream(chunks)))

@@ -2,6 +2,9 @@
 //! sockets and the real `cramp-cds` executable.
 
 mod audit;
+mod auth_api;
+mod auth_cds_hooks;
+mod auth_support;
 mod batch;
 mod batch_logs;
 mod binary;

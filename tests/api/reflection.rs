@@ -8,7 +8,7 @@ use crate::helpers::{spawn_app, spawn_app_with, test_settings};
 
 const SERVICE: &str = "cramp.v1.CrampAssessmentService";
 
-async fn list_services_v1(
+pub(crate) async fn list_services_v1(
     channel: tonic::transport::Channel,
 ) -> Result<Vec<String>, tonic::Status> {
     use v1::{

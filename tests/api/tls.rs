@@ -42,7 +42,7 @@ async fn tls_serves_both_ports_and_plaintext_is_refused() {
     assert!(refused, "plaintext gRPC must not be served on the TLS port");
 
     // Nor can a plaintext HTTP/1.1 request reach the HTTP door.
-    let plain_http = reqwest::Client::new()
+    let plain_http = crate::helpers::http_client()
         .get(format!("http://{}/about", app.http_addr))
         .timeout(std::time::Duration::from_secs(5))
         .send()
