@@ -194,6 +194,73 @@ mod tests {
 
     use super::*;
 
+    /// Dotted paths of every key in a TOML document (arrays of tables by their first element).
+    fn keys(document: &str) -> std::collections::BTreeSet<String> {
+        fn walk(prefix: &str, table: &toml::Table, out: &mut std::collections::BTreeSet<String>) {
+            for (key, value) in table {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                match value {
+                    toml::Value::Table(inner) => walk(&path, inner, out),
+                    toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
+                        out.insert(path.clone());
+                        if let Some(toml::Value::Table(first)) = items.first() {
+                            walk(&path, first, out);
+                        }
+                    }
+                    _ => {
+                        out.insert(path);
+                    }
+                }
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        walk("", &document.parse::<toml::Table>().unwrap(), &mut out);
+        out
+    }
+
+    /// Keys the defaults leave unset (shown commented out in `config/default.toml`).
+    const UNSET_BY_DEFAULT: &[&str] = &[
+        "server.health_addr",
+        "tls.cert_path",
+        "tls.key_path",
+        "tls.client_ca_path",
+        "audit.pseudonym_key_file",
+        "auth.cds_hooks.issuers.iss",
+        "auth.cds_hooks.issuers.jwks_url",
+        "auth.cds_hooks.issuers.allowed_jku",
+        "auth.cds_hooks.issuers.tenants",
+        "auth.api.issuer",
+        "auth.api.audience",
+        "auth.api.jwks_url",
+    ];
+
+    #[test]
+    fn the_production_config_sets_every_knob_and_loads() {
+        let production_text = include_str!("../config/production.toml");
+        let production = keys(production_text);
+        let mut expected = keys(DEFAULTS);
+        expected.extend(UNSET_BY_DEFAULT.iter().map(|k| (*k).to_owned()));
+        let missing: Vec<&String> = expected.difference(&production).collect();
+        assert!(missing.is_empty(), "config/production.toml lacks {missing:?}");
+        for key in UNSET_BY_DEFAULT {
+            let leaf = key.rsplit('.').next().unwrap();
+            assert!(
+                DEFAULTS.contains(&format!("# {leaf}")) || DEFAULTS.contains(&format!("#   {leaf}")),
+                "config/default.toml documents {key}"
+            );
+        }
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.toml");
+        let settings = Settings::load(Some(&path), env(&[])).unwrap();
+        assert!(settings.http.production && settings.tls.enabled && settings.auth.enabled);
+        assert!(!settings.server.reflection);
+        assert!(settings.audit.pseudonym_key_file.is_some());
+        assert!(settings.server.health_addr.is_some());
+    }
+
     fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
         Some(
             pairs

@@ -345,9 +345,8 @@ accept_client_certificates = true"#
     }
 
     #[test]
-    fn the_production_example_turns_auth_on_and_is_consistent() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.example.toml");
+    fn the_production_config_turns_auth_on_and_is_consistent() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.toml");
         let s = Settings::load(Some(&path), Some(HashMap::new())).unwrap();
         assert!(s.http.production);
         assert!(s.auth.enabled);
