@@ -245,11 +245,15 @@ mod tests {
         let mut expected = keys(DEFAULTS);
         expected.extend(UNSET_BY_DEFAULT.iter().map(|k| (*k).to_owned()));
         let missing: Vec<&String> = expected.difference(&production).collect();
-        assert!(missing.is_empty(), "config/production.toml lacks {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "config/production.toml lacks {missing:?}"
+        );
         for key in UNSET_BY_DEFAULT {
             let leaf = key.rsplit('.').next().unwrap();
             assert!(
-                DEFAULTS.contains(&format!("# {leaf}")) || DEFAULTS.contains(&format!("#   {leaf}")),
+                DEFAULTS.contains(&format!("# {leaf}"))
+                    || DEFAULTS.contains(&format!("#   {leaf}")),
                 "config/default.toml documents {key}"
             );
         }

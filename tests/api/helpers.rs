@@ -34,10 +34,17 @@ use tonic_health::pb::{
 /// tracing caches each callsite's interest from whichever thread hits it first, so a callsite
 /// first reached by a parallel test (no subscriber) would stay disabled for the log-capture
 /// test's scoped subscriber too. With two dispatchers it asks both.
+///
+/// `TEST_LOG=1` logs at DEBUG; any other value is the filter itself (`.ci/run` runs the whole suite
+/// with `TEST_LOG=trace` and searches everything it logged for tokens and patient values).
 static TRACING: LazyLock<()> = LazyLock::new(|| {
+    let filter = match std::env::var("TEST_LOG") {
+        Ok(value) if !value.is_empty() && value != "1" => value,
+        _ => "debug".to_owned(),
+    };
     let settings = cramp_cds::config::LogSettings {
-        format: cramp_cds::config::LogFormat::Text,
-        filter: "debug".into(),
+        format: cramp_cds::config::LogFormat::Json,
+        filter,
     };
     let installed = match cramp_cds::telemetry::subscriber(&settings, std::io::stdout, false) {
         Ok(subscriber) if std::env::var_os("TEST_LOG").is_some() => {
