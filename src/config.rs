@@ -239,6 +239,34 @@ mod tests {
     ];
 
     #[test]
+    fn the_kubernetes_configs_load_with_the_real_settings_types() {
+        // The ConfigMaps' files: a typo'd key or a bad value would crash-loop every pod.
+        for file in [
+            "deploy/k8s/base/config.toml",
+            "deploy/k8s/overlays/production/config.toml",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            let settings = Settings::load(Some(&path), env(&[]))
+                .unwrap_or_else(|err| panic!("{file}: {err:?}"));
+            assert!(
+                settings.server.health_addr.is_some(),
+                "{file}: probes need health_addr"
+            );
+            assert!(settings.server.grpc_addr.ip().is_unspecified(), "{file}");
+        }
+        let production = Settings::load(
+            Some(
+                &Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("deploy/k8s/overlays/production/config.toml"),
+            ),
+            env(&[]),
+        )
+        .unwrap();
+        assert!(production.tls.enabled && production.auth.enabled && production.http.production);
+        assert!(!production.server.reflection);
+    }
+
+    #[test]
     fn the_production_config_sets_every_knob_and_loads() {
         let production_text = include_str!("../config/production.toml");
         let production = keys(production_text);
