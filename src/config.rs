@@ -203,18 +203,14 @@ mod tests {
                 } else {
                     format!("{prefix}.{key}")
                 };
-                match value {
-                    toml::Value::Table(inner) => walk(&path, inner, out),
-                    toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
-                        out.insert(path.clone());
-                        if let Some(toml::Value::Table(first)) = items.first() {
-                            walk(&path, first, out);
-                        }
-                    }
-                    _ => {
-                        out.insert(path);
-                    }
+                if let toml::Value::Table(inner) = value {
+                    walk(&path, inner, out);
+                    continue;
                 }
+                if let Some(toml::Value::Table(first)) = value.as_array().and_then(|a| a.first()) {
+                    walk(&path, first, out);
+                }
+                out.insert(path);
             }
         }
         let mut out = std::collections::BTreeSet::new();
