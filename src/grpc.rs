@@ -137,7 +137,7 @@ impl CrampAssessmentService for AssessmentService {
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
             .and_then(crate::limits::parse_grpc_timeout)
-            .map(|timeout| tokio::time::Instant::now() + timeout);
+            .map(|timeout| tokio::time::Instant::now() + crate::limits::answer_by(timeout));
         let options = batch::StreamOptions {
             shutdown: self.shutdown.clone(),
             deadline,

@@ -9,8 +9,8 @@
 //!
 //! Deadlines: a call ends with `DEADLINE_EXCEEDED` at the earlier of the client's `grpc-timeout`
 //! and `limits.call_timeout_seconds`. tonic itself also enforces `grpc-timeout`, but answers
-//! `CANCELLED`; this layer fires a few milliseconds earlier so the caller receives the code the
-//! gRPC conventions name. The deadline covers a unary call to its answer and a stream to its
+//! `CANCELLED`; this layer answers a little earlier (a tenth of the client's deadline, 5 ms to 1 s)
+//! so the caller receives the code the gRPC conventions name. The deadline covers a unary call to its answer and a stream to its
 //! response headers; `AssessBatch` streams also end at the client's deadline (see
 //! [`crate::batch`]).
 
@@ -84,9 +84,21 @@ pub const fn seconds_or_off(seconds: u64) -> Option<Duration> {
 pub const OVERLOADED_REASON: &str = "SERVER_OVERLOADED";
 /// `ErrorInfo.reason` of a call past its deadline.
 pub const DEADLINE_REASON: &str = "CALL_DEADLINE_EXCEEDED";
-/// How much earlier than tonic's own `grpc-timeout` timer this layer fires, so the caller gets
-/// `DEADLINE_EXCEEDED` rather than tonic's `CANCELLED`. Timers have millisecond resolution.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(5);
+/// How much earlier than the client's own deadline the server answers, so that the caller
+/// receives the server's `DEADLINE_EXCEEDED` (with its `ErrorInfo`) before its own timer fires
+/// (tonic clients report their own timer as `CANCELLED`, and tonic's server-side timer also
+/// answers `CANCELLED`): a tenth of the deadline, at least 5 ms (timer resolution) and at most
+/// one second, which leaves the answer time to travel back on a loaded machine.
+fn deadline_margin(client: Duration) -> Duration {
+    (client / 10).clamp(Duration::from_millis(5), Duration::from_secs(1))
+}
+
+/// When the server gives up on a call whose client set `grpc-timeout` to `client`: early by
+/// [`deadline_margin`], so the server's status reaches the client first.
+#[must_use]
+pub fn answer_by(client: Duration) -> Duration {
+    client.saturating_sub(deadline_margin(client))
+}
 
 /// The global call limiter: one semaphore both ports draw from.
 #[derive(Clone, Debug)]
@@ -148,7 +160,7 @@ fn grpc_deadline(headers: &axum::http::HeaderMap, call_timeout: Duration) -> Dur
         .and_then(|v| v.to_str().ok())
         .and_then(parse_grpc_timeout)
     {
-        Some(client) => call_timeout.min(client.saturating_sub(DEADLINE_MARGIN)),
+        Some(client) => call_timeout.min(answer_by(client)),
         None => call_timeout,
     }
 }
@@ -344,7 +356,7 @@ mod tests {
         headers.insert("grpc-timeout", HeaderValue::from_static("1S"));
         assert_eq!(
             grpc_deadline(&headers, configured),
-            Duration::from_secs(1) - DEADLINE_MARGIN
+            Duration::from_millis(900)
         );
         headers.insert("grpc-timeout", HeaderValue::from_static("100S"));
         assert_eq!(grpc_deadline(&headers, configured), configured);
