@@ -178,9 +178,13 @@ fn pad_pattern(f: &Facts<'_>, out: &mut RuleOut) {
     };
     let mut fire = Fire::new(
         Urgency::Routine,
-        format!(
-            "Edinburgh Claudication Questionnaire pattern: {kind} claudication. A positive ECQ rules PAD in well; a resting ABI confirms it."
-        ),
+        if f.prose() {
+            format!(
+                "Edinburgh Claudication Questionnaire pattern: {kind} claudication. A positive ECQ rules PAD in well; a resting ABI confirms it."
+            )
+        } else {
+            String::new()
+        },
         evidence,
     );
     abi_pathway(f, &mut fire, true);
@@ -277,9 +281,13 @@ fn pad_risk_profile(f: &Facts<'_>, out: &mut RuleOut) {
     };
     let mut fire = Fire::new(
         Urgency::Routine,
-        format!(
-            "{why} A resting ABI is reasonable at the next planned visit; duplex is not a first test."
-        ),
+        if f.prose() {
+            format!(
+                "{why} A resting ABI is reasonable at the next planned visit; duplex is not a first test."
+            )
+        } else {
+            String::new()
+        },
         evidence,
     );
     abi_pathway(f, &mut fire, f.exertional());
