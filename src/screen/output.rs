@@ -83,12 +83,375 @@ impl Formatter {
     ) -> io::Result<()> {
         match self.format {
             OutputFormat::Ndjson => {
-                serde_json::to_writer(&mut *out, &AnswerJson(answer))?;
+                let start = out.len();
+                let written = match &answer.result {
+                    Some(BatchResult::Assessment(assessment)) => {
+                        assessment_json::answer(&answer.record_id, assessment, out)
+                    }
+                    Some(BatchResult::Error(_)) | None => Err(assessment_json::Unwritten),
+                };
+                if written.is_err() {
+                    // Errors (rare) and anything the direct writer does not know (an enum
+                    // number outside this build's proto) go through serde, unchanged.
+                    out.truncate(start);
+                    serde_json::to_writer(&mut *out, &AnswerJson(answer))?;
+                }
                 out.push(b'\n');
             }
             OutputFormat::Csv => csv_line(csv_row(answer).iter().map(String::as_str), out),
         }
         Ok(())
+    }
+}
+
+/// The proto3 JSON of an answer carrying an assessment, written straight into the output buffer.
+///
+/// Byte for byte what `serde_json` writes through the generated pbjson `Serialize` impls (field
+/// order, default values left out, enums by name, serde_json's string escaping); the tests
+/// compare both on thousands of synthetic answers in each view. It exists because formatting
+/// is a large share of a screen's cost: the generic path escapes every key and every fixed
+/// enum name byte by byte and collects repeated enums into a vector first, while here keys
+/// and names are copied whole and a string needing no escape is copied in one piece.
+mod assessment_json {
+    use crate::pb;
+
+    /// The direct writer declined (an enum number this build does not know); the caller writes
+    /// the answer through serde instead, which reports it as before.
+    #[derive(Debug)]
+    pub(super) struct Unwritten;
+
+    type Written = Result<(), Unwritten>;
+
+    /// `{"record_id":…,"assessment":{…}}`.
+    pub(super) fn answer(record_id: &str, a: &pb::Assessment, out: &mut Vec<u8>) -> Written {
+        out.extend_from_slice(b"{\"record_id\":");
+        string(record_id, out);
+        out.extend_from_slice(b",\"assessment\":");
+        assessment(a, out)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes the fields of one message: a key before each value, commas between them.
+    struct Object<'a> {
+        out: &'a mut Vec<u8>,
+        empty: bool,
+    }
+
+    impl<'a> Object<'a> {
+        fn open(out: &'a mut Vec<u8>) -> Self {
+            out.push(b'{');
+            Self { out, empty: true }
+        }
+
+        /// `"key":`; keys are field names, which never need escaping.
+        fn key(&mut self, key: &str) -> &mut Vec<u8> {
+            if !self.empty {
+                self.out.push(b',');
+            }
+            self.empty = false;
+            self.out.push(b'"');
+            self.out.extend_from_slice(key.as_bytes());
+            self.out.extend_from_slice(b"\":");
+            self.out
+        }
+
+        /// A string field, left out when empty (proto3 default).
+        fn text(&mut self, key: &str, value: &str) {
+            if !value.is_empty() {
+                string(value, self.key(key));
+            }
+        }
+
+        /// An enum field by value name, left out when zero (UNSPECIFIED).
+        fn name(&mut self, key: &str, number: i32, name: Option<&str>) -> Written {
+            if number != 0 {
+                let name = name.ok_or(Unwritten)?;
+                plain(name, self.key(key));
+            }
+            Ok(())
+        }
+
+        /// A repeated message field, left out when empty.
+        fn list<T>(
+            &mut self,
+            key: &str,
+            items: &[T],
+            each: impl Fn(&T, &mut Vec<u8>) -> Written,
+        ) -> Written {
+            if items.is_empty() {
+                return Ok(());
+            }
+            let out = self.key(key);
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                each(item, out)?;
+            }
+            out.push(b']');
+            Ok(())
+        }
+
+        fn close(self) {
+            self.out.push(b'}');
+        }
+    }
+
+    fn assessment(a: &pb::Assessment, out: &mut Vec<u8>) -> Written {
+        let pb::Assessment {
+            urgency,
+            urgency_rationale,
+            flags,
+            medication_findings,
+            workups,
+            self_care,
+            missing_information,
+            knowledge_base_version,
+            medication_lexicon_version,
+        } = a;
+        let mut o = Object::open(out);
+        o.name("urgency", *urgency, urgency_name(*urgency))?;
+        o.text("urgency_rationale", urgency_rationale);
+        o.list("flags", flags, risk_flag)?;
+        o.list(
+            "medication_findings",
+            medication_findings,
+            medication_finding,
+        )?;
+        o.list("workups", workups, workup)?;
+        o.list("self_care", self_care, |a, out| {
+            self_care_advice(a, out);
+            Ok(())
+        })?;
+        o.list("missing_information", missing_information, |m, out| {
+            missing(m, out);
+            Ok(())
+        })?;
+        o.text("knowledge_base_version", knowledge_base_version);
+        o.text("medication_lexicon_version", medication_lexicon_version);
+        o.close();
+        Ok(())
+    }
+
+    fn risk_flag(f: &pb::RiskFlag, out: &mut Vec<u8>) -> Written {
+        let pb::RiskFlag {
+            flag,
+            urgency,
+            title,
+            rationale,
+            evidence,
+            rule_id,
+            rule_version,
+            citations,
+            codings,
+        } = f;
+        let mut o = Object::open(out);
+        o.name("flag", *flag, flag_name(*flag))?;
+        o.name("urgency", *urgency, urgency_name(*urgency))?;
+        o.text("title", title);
+        o.text("rationale", rationale);
+        o.list("evidence", evidence, |e, out| {
+            let pb::Evidence { field, value } = e;
+            let mut o = Object::open(out);
+            o.text("field", field);
+            o.text("value", value);
+            o.close();
+            Ok(())
+        })?;
+        o.text("rule_id", rule_id);
+        o.text("rule_version", rule_version);
+        o.list("citations", citations, citation)?;
+        o.list("codings", codings, coding)?;
+        o.close();
+        Ok(())
+    }
+
+    fn workup(w: &pb::SuggestedWorkup, out: &mut Vec<u8>) -> Written {
+        let pb::SuggestedWorkup {
+            workup,
+            urgency,
+            rationale,
+            for_flags,
+            codings,
+        } = w;
+        let mut o = Object::open(out);
+        o.name(
+            "workup",
+            *workup,
+            pb::Workup::try_from(*workup).ok().map(|w| w.as_str_name()),
+        )?;
+        o.name("urgency", *urgency, urgency_name(*urgency))?;
+        o.text("rationale", rationale);
+        // Repeated enums keep every entry, zero included, as pbjson writes them.
+        o.list("for_flags", for_flags, |f, out| {
+            plain(flag_name(*f).ok_or(Unwritten)?, out);
+            Ok(())
+        })?;
+        o.list("codings", codings, coding)?;
+        o.close();
+        Ok(())
+    }
+
+    fn medication_finding(m: &pb::MedicationFinding, out: &mut Vec<u8>) -> Written {
+        let pb::MedicationFinding {
+            input_name,
+            ingredient,
+            drug_class,
+            r#match,
+            evidence_strength,
+            recent,
+            rationale,
+            advice,
+            citations,
+            codings,
+        } = m;
+        let mut o = Object::open(out);
+        o.text("input_name", input_name);
+        o.text("ingredient", ingredient);
+        o.name(
+            "drug_class",
+            *drug_class,
+            pb::DrugClass::try_from(*drug_class)
+                .ok()
+                .map(|d| d.as_str_name()),
+        )?;
+        o.name(
+            "match",
+            *r#match,
+            pb::MedicationMatch::try_from(*r#match)
+                .ok()
+                .map(|m| m.as_str_name()),
+        )?;
+        o.name(
+            "evidence_strength",
+            *evidence_strength,
+            pb::EvidenceStrength::try_from(*evidence_strength)
+                .ok()
+                .map(|e| e.as_str_name()),
+        )?;
+        if *recent {
+            o.key("recent").extend_from_slice(b"true");
+        }
+        o.text("rationale", rationale);
+        o.text("advice", advice);
+        o.list("citations", citations, citation)?;
+        o.list("codings", codings, coding)?;
+        o.close();
+        Ok(())
+    }
+
+    fn self_care_advice(a: &pb::SelfCareAdvice, out: &mut Vec<u8>) {
+        let pb::SelfCareAdvice {
+            code,
+            text,
+            evidence,
+        } = a;
+        let mut o = Object::open(out);
+        o.text("code", code);
+        o.text("text", text);
+        o.text("evidence", evidence);
+        o.close();
+    }
+
+    fn missing(m: &pb::MissingInformation, out: &mut Vec<u8>) {
+        let pb::MissingInformation {
+            field,
+            question,
+            why,
+        } = m;
+        let mut o = Object::open(out);
+        o.text("field", field);
+        o.text("question", question);
+        o.text("why", why);
+        o.close();
+    }
+
+    /// In the generated impl's order, which puts `key` last.
+    fn citation(c: &pb::Citation, out: &mut Vec<u8>) -> Written {
+        let pb::Citation {
+            key,
+            title,
+            source,
+            url,
+        } = c;
+        let mut o = Object::open(out);
+        o.text("title", title);
+        o.text("source", source);
+        o.text("url", url);
+        o.text("key", key);
+        o.close();
+        Ok(())
+    }
+
+    fn coding(c: &pb::Coding, out: &mut Vec<u8>) -> Written {
+        let pb::Coding {
+            system,
+            code,
+            display,
+        } = c;
+        let mut o = Object::open(out);
+        o.text("system", system);
+        o.text("code", code);
+        o.text("display", display);
+        o.close();
+        Ok(())
+    }
+
+    fn urgency_name(number: i32) -> Option<&'static str> {
+        pb::Urgency::try_from(number).ok().map(|u| u.as_str_name())
+    }
+
+    fn flag_name(number: i32) -> Option<&'static str> {
+        pb::Flag::try_from(number).ok().map(|f| f.as_str_name())
+    }
+
+    /// A string known to need no escaping (an enum value name), quoted.
+    fn plain(value: &str, out: &mut Vec<u8>) {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    }
+
+    /// A JSON string exactly as serde_json escapes it: `"` and `\` backslashed, the control
+    /// characters below U+0020 as `\b \t \n \f \r` or `\u00xx` (lower-case hex), everything
+    /// else (DEL and non-ASCII included) as is.
+    pub(super) fn string(value: &str, out: &mut Vec<u8>) {
+        let bytes = value.as_bytes();
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        // No early exit, so the check compiles to a branch-free scan over the whole string.
+        let needs_escape = bytes.iter().fold(false, |any, &b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if needs_escape {
+            escaped(bytes, out);
+        } else {
+            out.extend_from_slice(bytes);
+        }
+        out.push(b'"');
+    }
+
+    fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for &b in bytes {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x09 => out.extend_from_slice(b"\\t"),
+                0x0a => out.extend_from_slice(b"\\n"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0x0d => out.extend_from_slice(b"\\r"),
+                0x00..=0x1f => {
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+                    out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+                }
+                _ => out.push(b),
+            }
+        }
     }
 }
 
@@ -496,6 +859,132 @@ mod tests {
             ]))),
         };
         vec![ok, bad]
+    }
+
+    /// What the generic path (serde_json through the pbjson impls) writes for `answer`.
+    fn serde_line(answer: &pb::AssessBatchResponse) -> Vec<u8> {
+        let mut out = serde_json::to_vec(&AnswerJson(answer)).unwrap();
+        out.push(b'\n');
+        out
+    }
+
+    fn formatted(answer: &pb::AssessBatchResponse) -> Vec<u8> {
+        let mut out = Vec::new();
+        Formatter::new(OutputFormat::Ndjson)
+            .record(answer, &mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_direct_writer_matches_serde_on_synthetic_answers_in_both_views() {
+        let kb = KnowledgeBase::standard();
+        let mut compared = 0;
+        for record in crate::screen::synthetic::records(7).take(3000) {
+            for view in [pb::AssessmentView::Full, pb::AssessmentView::Basic] {
+                let mut request = record.request.clone();
+                request.view = view.into();
+                let answer = batch::assess_record(&kb, request);
+                let mut direct = Vec::new();
+                let written = match &answer.result {
+                    Some(BatchResult::Assessment(a)) => {
+                        assessment_json::answer(&answer.record_id, a, &mut direct)
+                    }
+                    _ => continue,
+                };
+                assert!(written.is_ok());
+                direct.push(b'\n');
+                assert_eq!(
+                    String::from_utf8_lossy(&direct),
+                    String::from_utf8_lossy(&serde_line(&answer)),
+                    "record {}",
+                    answer.record_id
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 5000, "{compared} answers compared");
+    }
+
+    #[test]
+    fn the_direct_writer_escapes_strings_as_serde_does() {
+        let all_bytes: String = (0u8..0x80).map(char::from).collect();
+        let nasty = [
+            String::new(),
+            "plain".to_owned(),
+            all_bytes,
+            "quote \" backslash \\ slash / tab \t nl \n".to_owned(),
+            "é ü 漢字 🙂 \u{7f} \u{2028} \u{feff}".to_owned(),
+            "\u{1}\u{1f}\u{8}\u{c}\r".to_owned(),
+        ];
+        for text in &nasty {
+            let answer = pb::AssessBatchResponse {
+                record_id: text.clone(),
+                result: Some(BatchResult::Assessment(pb::Assessment {
+                    urgency_rationale: text.clone(),
+                    flags: vec![pb::RiskFlag {
+                        flag: pb::Flag::PadPattern.into(),
+                        evidence: vec![
+                            pb::Evidence {
+                                field: text.clone(),
+                                value: text.clone(),
+                            },
+                            pb::Evidence::default(),
+                        ],
+                        citations: vec![pb::Citation {
+                            key: text.clone(),
+                            url: text.clone(),
+                            ..pb::Citation::default()
+                        }],
+                        ..pb::RiskFlag::default()
+                    }],
+                    medication_findings: vec![pb::MedicationFinding {
+                        input_name: text.clone(),
+                        recent: true,
+                        ..pb::MedicationFinding::default()
+                    }],
+                    workups: vec![pb::SuggestedWorkup {
+                        // An UNSPECIFIED entry in a repeated enum is written, not skipped.
+                        for_flags: vec![0, pb::Flag::DvtSuspected.into()],
+                        ..pb::SuggestedWorkup::default()
+                    }],
+                    ..pb::Assessment::default()
+                })),
+            };
+            assert_eq!(formatted(&answer), serde_line(&answer), "{text:?}");
+        }
+        let empty = pb::AssessBatchResponse {
+            record_id: String::new(),
+            result: Some(BatchResult::Assessment(pb::Assessment::default())),
+        };
+        assert_eq!(formatted(&empty), serde_line(&empty));
+    }
+
+    #[test]
+    fn an_enum_number_outside_the_proto_falls_back_to_serde() {
+        for assessment in [
+            pb::Assessment {
+                urgency: 99,
+                ..pb::Assessment::default()
+            },
+            pb::Assessment {
+                workups: vec![pb::SuggestedWorkup {
+                    for_flags: vec![pb::Flag::DvtSuspected.into(), 999],
+                    ..pb::SuggestedWorkup::default()
+                }],
+                ..pb::Assessment::default()
+            },
+        ] {
+            let answer = pb::AssessBatchResponse {
+                record_id: "r".into(),
+                result: Some(BatchResult::Assessment(assessment)),
+            };
+            let mut out = b"kept".to_vec();
+            let direct = Formatter::new(OutputFormat::Ndjson).record(&answer, &mut out);
+            let generic = serde_json::to_vec(&AnswerJson(&answer));
+            assert_eq!(direct.is_err(), generic.is_err());
+            assert!(out.starts_with(b"kept"));
+        }
     }
 
     fn render(format: OutputFormat) -> Vec<u8> {
