@@ -58,12 +58,46 @@ pub fn assess(
 ///
 /// # Errors
 /// As [`assess`], and a violation on `view` when the number is not a known view.
-#[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
 pub fn assess_in_view(
     kb: &KnowledgeBase,
     request: pb::AssessRequest,
     view: i32,
 ) -> Result<pb::AssessResponse, AssessError> {
+    let Assessed {
+        request_id,
+        assessment,
+        view,
+    } = assess_to_core(kb, request, view)?;
+    Ok(pb::AssessResponse {
+        request_id,
+        assessment: Some(convert::assessment_to_pb_view(&assessment, view)),
+    })
+}
+
+/// An assessment before its conversion to the wire: what [`assess_to_core`] returns.
+#[derive(Debug)]
+pub struct Assessed {
+    /// The request's id, echoed.
+    pub request_id: String,
+    /// The assessment, at the detail its view needs (no texts for the basic view).
+    pub assessment: cramp_core::Assessment,
+    /// The view it is to be answered in.
+    pub view: convert::View,
+}
+
+/// [`assess_in_view`] without the last step, turning the core's assessment into `pb`: checks,
+/// validation, evaluation, metrics and the log line are the same (this is where they happen).
+/// For a door that renders the assessment itself (`screen` writes its JSON straight from it);
+/// `convert::assessment_to_pb_view(&assessed.assessment, assessed.view)` is the wire answer.
+///
+/// # Errors
+/// As [`assess_in_view`].
+#[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
+pub fn assess_to_core(
+    kb: &KnowledgeBase,
+    request: pb::AssessRequest,
+    view: i32,
+) -> Result<Assessed, AssessError> {
     let started = Instant::now();
     let pb::AssessRequest { request_id, input } = request;
 
@@ -157,9 +191,10 @@ pub fn assess_in_view(
         elapsed_us = elapsed_us(started),
         "assessed"
     );
-    Ok(pb::AssessResponse {
+    Ok(Assessed {
         request_id,
-        assessment: Some(convert::assessment_to_pb_view(&assessment, view)),
+        assessment,
+        view,
     })
 }
 

@@ -20,7 +20,11 @@ use serde::{
 };
 
 use super::summary::Summary;
-use crate::pb::{self, assess_batch_response::Result as BatchResult};
+use crate::{
+    assess::Assessed,
+    convert,
+    pb::{self, assess_batch_response::Result as BatchResult},
+};
 
 /// The output encodings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -72,6 +76,32 @@ impl Formatter {
         }
     }
 
+    /// Appends one assessed record, ending in a newline, to `out`: the same bytes as
+    /// [`Formatter::record`] writes for the answer `convert` makes of it in its view, written
+    /// (in NDJSON) straight from the core's assessment without building that answer.
+    ///
+    /// # Errors
+    /// Only if serialization into memory fails.
+    pub fn assessed(&mut self, assessed: &Assessed, out: &mut Vec<u8>) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Ndjson => {
+                assessment_json::core_answer(assessed, out);
+                out.push(b'\n');
+                Ok(())
+            }
+            OutputFormat::Csv => {
+                let answer = pb::AssessBatchResponse {
+                    record_id: assessed.request_id.clone(),
+                    result: Some(BatchResult::Assessment(convert::assessment_to_pb_view(
+                        &assessed.assessment,
+                        assessed.view,
+                    ))),
+                };
+                self.record(&answer, out)
+            }
+        }
+    }
+
     /// Appends one answer, ending in a newline, to `out`.
     ///
     /// # Errors
@@ -113,7 +143,7 @@ impl Formatter {
 /// enum name byte by byte and collects repeated enums into a vector first, while here keys
 /// and names are copied whole and a string needing no escape is copied in one piece.
 mod assessment_json {
-    use crate::pb;
+    use crate::{assess::Assessed, convert::View, pb};
 
     /// The direct writer declined (an enum number this build does not know); the caller writes
     /// the answer through serde instead, which reports it as before.
@@ -397,6 +427,218 @@ mod assessment_json {
         o.text("display", display);
         o.close();
         Ok(())
+    }
+
+    /// [`answer`] for the wire answer `convert::assessment_to_pb_view` makes of `assessed`,
+    /// written from the core's assessment: the same fields, each left out where the wire one
+    /// would be empty (texts, citations and code displays in the basic view). Core enums always
+    /// have a wire name (`convert`'s `enum_names_agree`), so this cannot decline.
+    pub(super) fn core_answer(assessed: &Assessed, out: &mut Vec<u8>) {
+        let Assessed {
+            request_id,
+            assessment,
+            view,
+        } = assessed;
+        out.extend_from_slice(b"{\"record_id\":");
+        string(request_id, out);
+        out.extend_from_slice(b",\"assessment\":");
+        core_assessment(assessment, *view, out);
+        out.push(b'}');
+    }
+
+    /// The core's text as the view puts it on the wire: all of it, or none.
+    fn shown(view: View, text: &str) -> &str {
+        match view {
+            View::Full => text,
+            View::Basic => "",
+        }
+    }
+
+    /// A repeated field that is never empty on the wire when non-empty in the core.
+    fn each<T>(o: &mut Object<'_>, key: &str, items: &[T], write: impl Fn(&T, &mut Vec<u8>)) {
+        let listed = o.list(key, items, |item, out| {
+            write(item, out);
+            Ok(())
+        });
+        debug_assert!(listed.is_ok());
+    }
+
+    fn core_assessment(a: &cramp_core::Assessment, view: View, out: &mut Vec<u8>) {
+        let cramp_core::Assessment {
+            urgency,
+            urgency_rationale,
+            flags,
+            medication_findings,
+            workups,
+            self_care,
+            missing_information,
+            knowledge_base_version,
+        } = a;
+        let mut o = Object::open(out);
+        plain(urgency.name(), o.key("urgency"));
+        o.text("urgency_rationale", shown(view, urgency_rationale));
+        each(&mut o, "flags", flags, |f, out| core_flag(f, view, out));
+        each(
+            &mut o,
+            "medication_findings",
+            medication_findings,
+            |m, out| {
+                core_medication(m, view, out);
+            },
+        );
+        each(&mut o, "workups", workups, |w, out| {
+            core_workup(w, view, out)
+        });
+        each(&mut o, "self_care", self_care, |a, out| {
+            let cramp_core::SelfCareAdvice {
+                code,
+                text,
+                evidence,
+            } = *a;
+            let mut o = Object::open(out);
+            o.text("code", code);
+            o.text("text", shown(view, text));
+            o.text("evidence", shown(view, evidence));
+            o.close();
+        });
+        each(
+            &mut o,
+            "missing_information",
+            missing_information,
+            |m, out| {
+                let cramp_core::MissingInformation {
+                    field,
+                    question,
+                    why,
+                } = *m;
+                let mut o = Object::open(out);
+                o.text("field", field);
+                o.text("question", shown(view, question));
+                o.text("why", shown(view, why));
+                o.close();
+            },
+        );
+        o.text("knowledge_base_version", knowledge_base_version);
+        o.text(
+            "medication_lexicon_version",
+            cramp_core::kb::MEDICATION_LEXICON_VERSION,
+        );
+        o.close();
+    }
+
+    fn core_flag(f: &cramp_core::RiskFlag, view: View, out: &mut Vec<u8>) {
+        let cramp_core::RiskFlag {
+            flag,
+            urgency,
+            title,
+            rationale,
+            evidence,
+            rule_id,
+            rule_version,
+            citations,
+            codings,
+        } = f;
+        let mut o = Object::open(out);
+        plain(flag.name(), o.key("flag"));
+        plain(urgency.name(), o.key("urgency"));
+        o.text("title", shown(view, title));
+        o.text("rationale", shown(view, rationale));
+        each(&mut o, "evidence", evidence, |e, out| {
+            let cramp_core::Evidence { field, value } = e;
+            let mut o = Object::open(out);
+            o.text("field", field);
+            o.text("value", value);
+            o.close();
+        });
+        o.text("rule_id", rule_id);
+        o.text("rule_version", rule_version);
+        core_citations(&mut o, view, citations);
+        core_codings(&mut o, view, codings);
+        o.close();
+    }
+
+    fn core_workup(w: &cramp_core::SuggestedWorkup, view: View, out: &mut Vec<u8>) {
+        let cramp_core::SuggestedWorkup {
+            workup,
+            urgency,
+            rationale,
+            for_flags,
+            codings,
+        } = w;
+        let mut o = Object::open(out);
+        plain(workup.name(), o.key("workup"));
+        plain(urgency.name(), o.key("urgency"));
+        o.text("rationale", shown(view, rationale));
+        each(&mut o, "for_flags", for_flags, |f, out| {
+            plain(f.name(), out)
+        });
+        core_codings(&mut o, view, codings);
+        o.close();
+    }
+
+    fn core_medication(m: &cramp_core::MedicationFinding, view: View, out: &mut Vec<u8>) {
+        let cramp_core::MedicationFinding {
+            input_name,
+            ingredient,
+            drug_class,
+            match_kind,
+            evidence_strength,
+            recent,
+            rationale,
+            advice,
+            citations,
+            codings,
+        } = m;
+        let mut o = Object::open(out);
+        o.text("input_name", input_name);
+        o.text("ingredient", ingredient);
+        plain(drug_class.name(), o.key("drug_class"));
+        plain(match_kind.name(), o.key("match"));
+        plain(evidence_strength.name(), o.key("evidence_strength"));
+        if *recent {
+            o.key("recent").extend_from_slice(b"true");
+        }
+        o.text("rationale", shown(view, rationale));
+        o.text("advice", shown(view, advice));
+        core_citations(&mut o, view, citations);
+        core_codings(&mut o, view, codings);
+        o.close();
+    }
+
+    /// Citations are in the full view only.
+    fn core_citations(o: &mut Object<'_>, view: View, citations: &[cramp_core::Citation]) {
+        if view == View::Full {
+            each(o, "citations", citations, |c, out| {
+                let cramp_core::Citation {
+                    key,
+                    title,
+                    source,
+                    url,
+                } = *c;
+                let mut o = Object::open(out);
+                o.text("title", title);
+                o.text("source", source);
+                o.text("url", url);
+                o.text("key", key);
+                o.close();
+            });
+        }
+    }
+
+    /// Codings in both views; the display in the full view only.
+    fn core_codings(o: &mut Object<'_>, view: View, codings: &[cramp_core::Coding]) {
+        each(o, "codings", codings, |c, out| {
+            let cramp_core::Coding {
+                system,
+                code,
+                display,
+            } = *c;
+            let mut o = Object::open(out);
+            o.text("system", system);
+            o.text("code", code);
+            o.text("display", shown(view, display));
+            o.close();
+        });
     }
 
     fn urgency_name(number: i32) -> Option<&'static str> {
@@ -900,6 +1142,52 @@ mod tests {
                     "record {}",
                     answer.record_id
                 );
+                compared += 1;
+            }
+        }
+        assert!(compared > 5000, "{compared} answers compared");
+    }
+
+    /// `screen` writes assessed records from the core's assessment; the bytes must be those of
+    /// the converted answer through serde, in both views and both formats, summaries included.
+    #[test]
+    fn answers_written_from_the_core_match_the_converted_answers() {
+        let kb = KnowledgeBase::standard();
+        let mut compared = 0;
+        for record in crate::screen::synthetic::records(5).take(3000) {
+            for view in [pb::AssessmentView::Full, pb::AssessmentView::Basic] {
+                let mut request = record.request.clone();
+                request.view = view.into();
+                let answer = batch::assess_record(&kb, request.clone());
+                let Ok(assessed) = batch::assess_record_to_core(&kb, request) else {
+                    continue;
+                };
+                for format in [OutputFormat::Ndjson, OutputFormat::Csv] {
+                    let mut formatter = Formatter::new(format);
+                    let mut direct = Vec::new();
+                    formatter.assessed(&assessed, &mut direct).unwrap();
+                    let expected = match format {
+                        OutputFormat::Ndjson => serde_line(&answer),
+                        OutputFormat::Csv => {
+                            let mut out = Vec::new();
+                            formatter.record(&answer, &mut out).unwrap();
+                            out
+                        }
+                    };
+                    assert_eq!(
+                        String::from_utf8_lossy(&direct),
+                        String::from_utf8_lossy(&expected)
+                    );
+                }
+                let mut counted = Summary::default();
+                let a = &assessed.assessment;
+                counted.add_assessed(
+                    Some(a.urgency.name()),
+                    a.flags.iter().map(|f| f.flag.name()),
+                );
+                let mut expected = Summary::default();
+                expected.add(&answer);
+                assert_eq!(counted, expected);
                 compared += 1;
             }
         }
