@@ -115,8 +115,9 @@ pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
 pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail) -> Assessment {
     let facts = Facts::new(history.history(), detail);
     let prose = detail == Detail::Full;
-    let mut flags: Vec<Fired> = Vec::new();
-    let mut missing: Vec<MissingInformation> = Vec::new();
+    // Sized for a typical assessment, so they are not regrown rule by rule.
+    let mut flags: Vec<Fired> = Vec::with_capacity(8);
+    let mut missing: Vec<MissingInformation> = Vec::with_capacity(16);
 
     for rule in kb.entries() {
         let mut out = RuleOut::default();

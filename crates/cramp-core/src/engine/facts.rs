@@ -55,15 +55,38 @@ pub(crate) fn medication_weeks_field(index: usize) -> Cow<'static, str> {
 pub(crate) fn ev(field: &'static str) -> Evidence {
     Evidence {
         field: field.into(),
-        value: "true".to_owned(),
+        value: Cow::Borrowed("true"),
     }
 }
 
+/// An evidence value: an enum name or fixed text is borrowed, a number is formatted.
+pub(crate) trait EvidenceValue {
+    fn into_value(self) -> Cow<'static, str>;
+}
+
+impl EvidenceValue for &'static str {
+    fn into_value(self) -> Cow<'static, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+macro_rules! formatted_evidence_values {
+    ($($t:ty),+) => {$(
+        impl EvidenceValue for $t {
+            fn into_value(self) -> Cow<'static, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )+};
+}
+
+formatted_evidence_values!(u32, f64);
+
 /// Evidence with an explicit value (enum name or number).
-pub(crate) fn ev_val(field: &'static str, value: impl ToString) -> Evidence {
+pub(crate) fn ev_val(field: &'static str, value: impl EvidenceValue) -> Evidence {
     Evidence {
         field: field.into(),
-        value: value.to_string(),
+        value: value.into_value(),
     }
 }
 
@@ -222,15 +245,16 @@ impl<'a> Facts<'a> {
     /// The b.1 "increased risk of PAD" groups; `Some(evidence)` when the patient is in one.
     pub(crate) fn pad_risk_group(&self) -> Option<Vec<Evidence>> {
         let age = self.age();
-        let age_ev = ev_val("patient.age_years", age);
-        let rf = self.atherosclerosis_risk_factors();
         let c = &self.h.conditions;
         if yes(c.coronary_or_cerebrovascular_disease) {
             return Some(vec![ev("conditions.coronary_or_cerebrovascular_disease")]);
         }
+        // The coronary group needs neither the age nor the risk factors, so it is decided first.
+        let age_ev = ev_val("patient.age_years", age);
         if age >= 65 {
             return Some(vec![age_ev]);
         }
+        let rf = self.atherosclerosis_risk_factors();
         if (50..65).contains(&age) && !rf.is_empty() {
             let mut e = vec![age_ev];
             e.extend(rf);

@@ -42,12 +42,12 @@ fn medication_associated(f: &Facts<'_>, out: &mut RuleOut) {
     for m in &culprits {
         evidence.push(Evidence {
             field: facts::medication_name_field(m.index),
-            value: m.input_name.clone(),
+            value: m.input_name.clone().into(),
         });
         if let Some(w) = m.weeks_since_started {
             evidence.push(Evidence {
                 field: facts::medication_weeks_field(m.index),
-                value: w.to_string(),
+                value: w.to_string().into(),
             });
         }
         let recent = m.recent();
@@ -138,7 +138,7 @@ fn statin_muscle_symptoms(f: &Facts<'_>, out: &mut RuleOut) {
         0,
         Evidence {
             field: facts::medication_name_field(statin.index),
-            value: statin.input_name.clone(),
+            value: statin.input_name.clone().into(),
         },
     );
     if f.takes(DrugClass::StatinInteracting) {

@@ -473,7 +473,7 @@ fn electrolyte_risk(f: &Facts<'_>, out: &mut RuleOut) {
         };
         evidence.push(Evidence {
             field: facts::medication_name_field(m.index),
-            value: m.input_name.clone(),
+            value: m.input_name.clone().into(),
         });
         if !triggers.contains(&what) {
             triggers.push(what);

@@ -265,7 +265,8 @@ fn pad_risk_profile(f: &Facts<'_>, out: &mut RuleOut) {
         }
         return;
     }
-    let mut evidence = group.clone().unwrap_or_default();
+    let in_group = group.is_some();
+    let mut evidence = group.unwrap_or_default();
     let exam_findings = !signs.is_empty();
     evidence.extend(signs);
     if atypical {
@@ -274,7 +275,7 @@ fn pad_risk_profile(f: &Facts<'_>, out: &mut RuleOut) {
             f.h.cramps.relief_on_standing_still.map_or("", |r| r.name()),
         ));
     }
-    let why = match (group.is_some(), exam_findings || atypical) {
+    let why = match (in_group, exam_findings || atypical) {
         (true, true) => "In a guideline at-risk group for PAD, with findings that suggest it.",
         (true, false) => "In a guideline at-risk group for PAD, without a claudication pattern.",
         (false, _) => "Findings that suggest PAD, without the full claudication pattern.",
