@@ -58,12 +58,46 @@ pub fn assess(
 ///
 /// # Errors
 /// As [`assess`], and a violation on `view` when the number is not a known view.
-#[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
 pub fn assess_in_view(
     kb: &KnowledgeBase,
     request: pb::AssessRequest,
     view: i32,
 ) -> Result<pb::AssessResponse, AssessError> {
+    let Assessed {
+        request_id,
+        assessment,
+        view,
+    } = assess_to_core(kb, request, view)?;
+    Ok(pb::AssessResponse {
+        request_id,
+        assessment: Some(convert::assessment_to_pb_view(&assessment, view)),
+    })
+}
+
+/// An assessment before its conversion to the wire: what [`assess_to_core`] returns.
+#[derive(Debug)]
+pub struct Assessed {
+    /// The request's id, echoed.
+    pub request_id: String,
+    /// The assessment, at the detail its view needs (no texts for the basic view).
+    pub assessment: cramp_core::Assessment,
+    /// The view it is to be answered in.
+    pub view: convert::View,
+}
+
+/// [`assess_in_view`] without the last step, turning the core's assessment into `pb`: checks,
+/// validation, evaluation, metrics and the log line are the same (this is where they happen).
+/// For a door that renders the assessment itself (`screen` writes its JSON straight from it);
+/// `convert::assessment_to_pb_view(&assessed.assessment, assessed.view)` is the wire answer.
+///
+/// # Errors
+/// As [`assess_in_view`].
+#[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
+pub fn assess_to_core(
+    kb: &KnowledgeBase,
+    request: pb::AssessRequest,
+    view: i32,
+) -> Result<Assessed, AssessError> {
     let started = Instant::now();
     let pb::AssessRequest { request_id, input } = request;
 
@@ -130,7 +164,12 @@ pub fn assess_in_view(
     };
 
     let evaluation = Instant::now();
-    let assessment = cramp_core::evaluate(kb, &valid);
+    // The basic view drops every rationale and citation, so the core does not build them.
+    let detail = match view {
+        convert::View::Full => cramp_core::Detail::Full,
+        convert::View::Basic => cramp_core::Detail::Codes,
+    };
+    let assessment = cramp_core::evaluate_with(kb, &valid, detail);
     // An event on the call's span in exported traces: how long the rules took, and counts only.
     // DEBUG so that logs keep one line per assessment (`assessed`); telemetry exports it anyway.
     tracing::debug!(
@@ -152,9 +191,10 @@ pub fn assess_in_view(
         elapsed_us = elapsed_us(started),
         "assessed"
     );
-    Ok(pb::AssessResponse {
+    Ok(Assessed {
         request_id,
-        assessment: Some(convert::assessment_to_pb_view(&assessment, view)),
+        assessment,
+        view,
     })
 }
 
@@ -207,6 +247,42 @@ mod tests {
             .err()
             .map(|e| e.violations().iter().map(|v| v.field.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// The basic view is assessed at `Detail::Codes` (no rationales built); it must be exactly
+    /// the full assessment converted to the basic view, as it was before that shortcut.
+    #[test]
+    fn the_basic_view_skips_the_texts_and_nothing_else() {
+        let kb = KnowledgeBase::standard();
+        let mut compared = 0;
+        for record in crate::screen::synthetic::records(11).take(4000) {
+            let Some(history) = record.request.history else {
+                continue;
+            };
+            let (core, unknown) = convert::history_from_pb(history.clone());
+            let Ok(valid) = cramp_core::validate(core, unknown) else {
+                continue;
+            };
+            let full = cramp_core::evaluate(&kb, &valid);
+            let codes = cramp_core::evaluate_with(&kb, &valid, cramp_core::Detail::Codes);
+            let expected = convert::assessment_to_pb_view(&full, convert::View::Basic);
+            assert_eq!(
+                convert::assessment_to_pb_view(&codes, convert::View::Basic),
+                expected
+            );
+            let response = assess_in_view(
+                &kb,
+                pb::AssessRequest {
+                    request_id: record.request.record_id,
+                    input: Some(Input::History(history)),
+                },
+                pb::AssessmentView::Basic as i32,
+            )
+            .unwrap();
+            assert_eq!(response.assessment, Some(expected));
+            compared += 1;
+        }
+        assert!(compared > 3500, "{compared} assessments compared");
     }
 
     #[test]

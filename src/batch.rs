@@ -41,6 +41,7 @@ use crate::{
     audit::{Audit, Door},
     caller::Caller,
     config::BatchSettings,
+    convert,
     pb::{self, assess_batch_response::Result as BatchResult},
 };
 
@@ -140,6 +141,27 @@ pub fn assess_record(
     kb: &KnowledgeBase,
     record: pb::AssessBatchRequest,
 ) -> pb::AssessBatchResponse {
+    match assess_record_to_core(kb, record) {
+        Ok(assessed) => pb::AssessBatchResponse {
+            result: Some(BatchResult::Assessment(convert::assessment_to_pb_view(
+                &assessed.assessment,
+                assessed.view,
+            ))),
+            record_id: assessed.request_id,
+        },
+        Err(answer) => *answer,
+    }
+}
+
+/// [`assess_record`] stopping before the wire conversion (see [`assess::assess_to_core`]):
+/// the assessment with the record id as `request_id`, or the record's finished error answer.
+///
+/// # Errors
+/// The answer to send for a record that cannot be assessed, its `google.rpc.Status` inside.
+pub fn assess_record_to_core(
+    kb: &KnowledgeBase,
+    record: pb::AssessBatchRequest,
+) -> Result<assess::Assessed, Box<pb::AssessBatchResponse>> {
     let pb::AssessBatchRequest {
         record_id,
         history,
@@ -149,13 +171,14 @@ pub fn assess_record(
         request_id: record_id.clone(),
         input: history.map(pb::assess_request::Input::History),
     };
-    let result = match assess::assess_in_view(kb, request, view) {
-        Ok(response) => response.assessment.map(BatchResult::Assessment),
-        Err(err) => Some(BatchResult::Error(status::invalid_record(&record_root(
-            &err,
-        )))),
-    };
-    pb::AssessBatchResponse { record_id, result }
+    assess::assess_to_core(kb, request, view).map_err(|err| {
+        Box::new(pb::AssessBatchResponse {
+            record_id,
+            result: Some(BatchResult::Error(status::invalid_record(&record_root(
+                &err,
+            )))),
+        })
+    })
 }
 
 /// The violations of `err` with the request-root field `request_id` renamed to the batch

@@ -171,17 +171,53 @@ macro_rules! wire_enums {
     ($($name:ident),+ $(,)?) => {$(
         impl WireEnum for cramp_core::$name {
             fn from_number(number: i32) -> Decoded<Self> {
-                match pb::$name::try_from(number) {
-                    Ok(pb::$name::Unspecified) => Decoded::Unspecified,
-                    Ok(value) => Self::from_name(value.as_str_name()).map_or(Decoded::Unknown, Decoded::Known),
-                    Err(_) => Decoded::Unknown,
+                // By wire number through a table built once from `to_number`, for the reason
+                // given there; a number no core value has is unknown, as by name.
+                static VALUES: std::sync::OnceLock<Vec<Option<cramp_core::$name>>> =
+                    std::sync::OnceLock::new();
+                if number == pb::$name::Unspecified as i32 {
+                    return Decoded::Unspecified;
                 }
+                let values = VALUES.get_or_init(|| {
+                    let mut values = Vec::new();
+                    for value in cramp_core::$name::ALL {
+                        if let Ok(at) = usize::try_from(value.to_number()) {
+                            if values.len() <= at {
+                                values.resize(at + 1, None);
+                            }
+                            if let Some(slot) = values.get_mut(at) {
+                                *slot = Some(*value);
+                            }
+                        }
+                    }
+                    values
+                });
+                usize::try_from(number)
+                    .ok()
+                    .and_then(|at| values.get(at).copied().flatten())
+                    .map_or(Decoded::Unknown, Decoded::Known)
             }
 
             fn to_number(self) -> i32 {
+                // Looked up by position (`ALL` is in declaration order, so a value's position is
+                // its discriminant), once per enum: matching the name against every wire name
+                // on each call cost more than the rest of an assessment's conversion.
                 // INVARIANT: `enum_names_agree` proves every core name exists on the wire, so the
-                // fallback to UNSPECIFIED is unreachable while that test passes.
-                pb::$name::from_str_name(self.name()).unwrap_or(pb::$name::Unspecified) as i32
+                // fallbacks to UNSPECIFIED are unreachable while that test passes.
+                static NUMBERS: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+                NUMBERS
+                    .get_or_init(|| {
+                        cramp_core::$name::ALL
+                            .iter()
+                            .map(|v| {
+                                pb::$name::from_str_name(v.name()).unwrap_or(pb::$name::Unspecified)
+                                    as i32
+                            })
+                            .collect()
+                    })
+                    .get(self as usize)
+                    .copied()
+                    .unwrap_or(pb::$name::Unspecified as i32)
             }
         }
     )+};
@@ -461,8 +497,8 @@ fn risk_flag_to_pb(flag: &cramp_core::RiskFlag, view: View) -> pb::RiskFlag {
 fn evidence_to_pb(evidence: &cramp_core::Evidence) -> pb::Evidence {
     let cramp_core::Evidence { field, value } = evidence;
     pb::Evidence {
-        field: field.to_string(),
-        value: value.clone(),
+        field: field.as_ref().to_owned(),
+        value: value.as_ref().to_owned(),
     }
 }
 

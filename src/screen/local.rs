@@ -1,7 +1,7 @@
 //! In-process screening: every core parses, assesses and formats; one thread writes in order.
 //!
 //! The reader cuts the input into chunks of raw records (cheap), workers turn each chunk into
-//! finished output bytes (parse, [`batch::assess_record`], format: the expensive part), and the
+//! finished output bytes (parse, [`batch::assess_record_to_core`], format: the expensive part), and the
 //! calling thread writes chunks strictly in input order. A chunk is admitted only while fewer
 //! than [`MAX_CHUNKS_IN_FLIGHT`] are between "read" and "written", so memory stays bounded by
 //! that window whatever the input's size, and a slow disk slows the reader instead of growing a
@@ -173,16 +173,27 @@ fn work(
         };
         let mut result = Ok(());
         for record in records {
-            let answer = match parser.parse(record) {
+            // An assessed record is written straight from the core's assessment: converting
+            // it to `pb` first would only be read back by the formatter (same bytes).
+            let written = match parser.parse(record) {
                 Ok(mut request) => {
                     request.view = view.into();
-                    batch::assess_record(&kb, request)
+                    match batch::assess_record_to_core(&kb, request) {
+                        Ok(assessed) => {
+                            let a = &assessed.assessment;
+                            out.summary.add_assessed(
+                                Some(a.urgency.name()),
+                                a.flags.iter().map(|f| f.flag.name()),
+                            );
+                            formatter.assessed(&assessed, &mut out.bytes)
+                        }
+                        Err(answer) => answered(&mut formatter, &mut out, &answer),
+                    }
                 }
-                Err(answer) => *answer,
+                Err(answer) => answered(&mut formatter, &mut out, &answer),
             };
-            out.summary.add(&answer);
             out.records += 1;
-            if let Err(err) = formatter.record(&answer, &mut out.bytes) {
+            if let Err(err) = written {
                 result = Err(ScreenError::Format(err));
                 break;
             }
@@ -191,6 +202,16 @@ fn work(
             return;
         }
     }
+}
+
+/// Counts and formats a finished answer (an error record).
+fn answered(
+    formatter: &mut Formatter,
+    out: &mut Done,
+    answer: &pb::AssessBatchResponse,
+) -> std::io::Result<()> {
+    out.summary.add(answer);
+    formatter.record(answer, &mut out.bytes)
 }
 
 /// Writes chunks in input order; returns how many.

@@ -20,7 +20,11 @@ use serde::{
 };
 
 use super::summary::Summary;
-use crate::pb::{self, assess_batch_response::Result as BatchResult};
+use crate::{
+    assess::Assessed,
+    convert,
+    pb::{self, assess_batch_response::Result as BatchResult},
+};
 
 /// The output encodings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -72,6 +76,32 @@ impl Formatter {
         }
     }
 
+    /// Appends one assessed record, ending in a newline, to `out`: the same bytes as
+    /// [`Formatter::record`] writes for the answer `convert` makes of it in its view, written
+    /// (in NDJSON) straight from the core's assessment without building that answer.
+    ///
+    /// # Errors
+    /// Only if serialization into memory fails.
+    pub fn assessed(&mut self, assessed: &Assessed, out: &mut Vec<u8>) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Ndjson => {
+                assessment_json::core_answer(assessed, out);
+                out.push(b'\n');
+                Ok(())
+            }
+            OutputFormat::Csv => {
+                let answer = pb::AssessBatchResponse {
+                    record_id: assessed.request_id.clone(),
+                    result: Some(BatchResult::Assessment(convert::assessment_to_pb_view(
+                        &assessed.assessment,
+                        assessed.view,
+                    ))),
+                };
+                self.record(&answer, out)
+            }
+        }
+    }
+
     /// Appends one answer, ending in a newline, to `out`.
     ///
     /// # Errors
@@ -83,12 +113,587 @@ impl Formatter {
     ) -> io::Result<()> {
         match self.format {
             OutputFormat::Ndjson => {
-                serde_json::to_writer(&mut *out, &AnswerJson(answer))?;
+                let start = out.len();
+                let written = match &answer.result {
+                    Some(BatchResult::Assessment(assessment)) => {
+                        assessment_json::answer(&answer.record_id, assessment, out)
+                    }
+                    Some(BatchResult::Error(_)) | None => Err(assessment_json::Unwritten),
+                };
+                if written.is_err() {
+                    // Errors (rare) and anything the direct writer does not know (an enum
+                    // number outside this build's proto) go through serde, unchanged.
+                    out.truncate(start);
+                    serde_json::to_writer(&mut *out, &AnswerJson(answer))?;
+                }
                 out.push(b'\n');
             }
             OutputFormat::Csv => csv_line(csv_row(answer).iter().map(String::as_str), out),
         }
         Ok(())
+    }
+}
+
+/// The proto3 JSON of an answer carrying an assessment, written straight into the output buffer.
+///
+/// Byte for byte what `serde_json` writes through the generated pbjson `Serialize` impls (field
+/// order, default values left out, enums by name, serde_json's string escaping); the tests
+/// compare both on thousands of synthetic answers in each view. It exists because formatting
+/// is a large share of a screen's cost: the generic path escapes every key and every fixed
+/// enum name byte by byte and collects repeated enums into a vector first, while here keys
+/// and names are copied whole and a string needing no escape is copied in one piece.
+mod assessment_json {
+    use crate::{assess::Assessed, convert::View, pb};
+
+    /// The direct writer declined (an enum number this build does not know); the caller writes
+    /// the answer through serde instead, which reports it as before.
+    #[derive(Debug)]
+    pub(super) struct Unwritten;
+
+    type Written = Result<(), Unwritten>;
+
+    /// `{"record_id":…,"assessment":{…}}`.
+    pub(super) fn answer(record_id: &str, a: &pb::Assessment, out: &mut Vec<u8>) -> Written {
+        out.extend_from_slice(b"{\"record_id\":");
+        string(record_id, out);
+        out.extend_from_slice(b",\"assessment\":");
+        assessment(a, out)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes the fields of one message: a key before each value, commas between them.
+    struct Object<'a> {
+        out: &'a mut Vec<u8>,
+        empty: bool,
+    }
+
+    impl<'a> Object<'a> {
+        fn open(out: &'a mut Vec<u8>) -> Self {
+            out.push(b'{');
+            Self { out, empty: true }
+        }
+
+        /// `"key":`; keys are field names, which never need escaping.
+        fn key(&mut self, key: &str) -> &mut Vec<u8> {
+            if !self.empty {
+                self.out.push(b',');
+            }
+            self.empty = false;
+            self.out.push(b'"');
+            self.out.extend_from_slice(key.as_bytes());
+            self.out.extend_from_slice(b"\":");
+            self.out
+        }
+
+        /// A string field, left out when empty (proto3 default).
+        fn text(&mut self, key: &str, value: &str) {
+            if !value.is_empty() {
+                string(value, self.key(key));
+            }
+        }
+
+        /// An enum field by value name, left out when zero (UNSPECIFIED).
+        fn name(&mut self, key: &str, number: i32, name: Option<&str>) -> Written {
+            if number != 0 {
+                let name = name.ok_or(Unwritten)?;
+                plain(name, self.key(key));
+            }
+            Ok(())
+        }
+
+        /// A repeated message field, left out when empty.
+        fn list<T>(
+            &mut self,
+            key: &str,
+            items: &[T],
+            each: impl Fn(&T, &mut Vec<u8>) -> Written,
+        ) -> Written {
+            if items.is_empty() {
+                return Ok(());
+            }
+            let out = self.key(key);
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                each(item, out)?;
+            }
+            out.push(b']');
+            Ok(())
+        }
+
+        fn close(self) {
+            self.out.push(b'}');
+        }
+    }
+
+    fn assessment(a: &pb::Assessment, out: &mut Vec<u8>) -> Written {
+        let pb::Assessment {
+            urgency,
+            urgency_rationale,
+            flags,
+            medication_findings,
+            workups,
+            self_care,
+            missing_information,
+            knowledge_base_version,
+            medication_lexicon_version,
+        } = a;
+        let mut o = Object::open(out);
+        o.name("urgency", *urgency, urgency_name(*urgency))?;
+        o.text("urgency_rationale", urgency_rationale);
+        o.list("flags", flags, risk_flag)?;
+        o.list(
+            "medication_findings",
+            medication_findings,
+            medication_finding,
+        )?;
+        o.list("workups", workups, workup)?;
+        o.list("self_care", self_care, |a, out| {
+            self_care_advice(a, out);
+            Ok(())
+        })?;
+        o.list("missing_information", missing_information, |m, out| {
+            missing(m, out);
+            Ok(())
+        })?;
+        o.text("knowledge_base_version", knowledge_base_version);
+        o.text("medication_lexicon_version", medication_lexicon_version);
+        o.close();
+        Ok(())
+    }
+
+    fn risk_flag(f: &pb::RiskFlag, out: &mut Vec<u8>) -> Written {
+        let pb::RiskFlag {
+            flag,
+            urgency,
+            title,
+            rationale,
+            evidence,
+            rule_id,
+            rule_version,
+            citations,
+            codings,
+        } = f;
+        let mut o = Object::open(out);
+        o.name("flag", *flag, flag_name(*flag))?;
+        o.name("urgency", *urgency, urgency_name(*urgency))?;
+        o.text("title", title);
+        o.text("rationale", rationale);
+        o.list("evidence", evidence, |e, out| {
+            let pb::Evidence { field, value } = e;
+            let mut o = Object::open(out);
+            o.text("field", field);
+            o.text("value", value);
+            o.close();
+            Ok(())
+        })?;
+        o.text("rule_id", rule_id);
+        o.text("rule_version", rule_version);
+        o.list("citations", citations, citation)?;
+        o.list("codings", codings, coding)?;
+        o.close();
+        Ok(())
+    }
+
+    fn workup(w: &pb::SuggestedWorkup, out: &mut Vec<u8>) -> Written {
+        let pb::SuggestedWorkup {
+            workup,
+            urgency,
+            rationale,
+            for_flags,
+            codings,
+        } = w;
+        let mut o = Object::open(out);
+        o.name(
+            "workup",
+            *workup,
+            pb::Workup::try_from(*workup).ok().map(|w| w.as_str_name()),
+        )?;
+        o.name("urgency", *urgency, urgency_name(*urgency))?;
+        o.text("rationale", rationale);
+        // Repeated enums keep every entry, zero included, as pbjson writes them.
+        o.list("for_flags", for_flags, |f, out| {
+            plain(flag_name(*f).ok_or(Unwritten)?, out);
+            Ok(())
+        })?;
+        o.list("codings", codings, coding)?;
+        o.close();
+        Ok(())
+    }
+
+    fn medication_finding(m: &pb::MedicationFinding, out: &mut Vec<u8>) -> Written {
+        let pb::MedicationFinding {
+            input_name,
+            ingredient,
+            drug_class,
+            r#match,
+            evidence_strength,
+            recent,
+            rationale,
+            advice,
+            citations,
+            codings,
+        } = m;
+        let mut o = Object::open(out);
+        o.text("input_name", input_name);
+        o.text("ingredient", ingredient);
+        o.name(
+            "drug_class",
+            *drug_class,
+            pb::DrugClass::try_from(*drug_class)
+                .ok()
+                .map(|d| d.as_str_name()),
+        )?;
+        o.name(
+            "match",
+            *r#match,
+            pb::MedicationMatch::try_from(*r#match)
+                .ok()
+                .map(|m| m.as_str_name()),
+        )?;
+        o.name(
+            "evidence_strength",
+            *evidence_strength,
+            pb::EvidenceStrength::try_from(*evidence_strength)
+                .ok()
+                .map(|e| e.as_str_name()),
+        )?;
+        if *recent {
+            o.key("recent").extend_from_slice(b"true");
+        }
+        o.text("rationale", rationale);
+        o.text("advice", advice);
+        o.list("citations", citations, citation)?;
+        o.list("codings", codings, coding)?;
+        o.close();
+        Ok(())
+    }
+
+    fn self_care_advice(a: &pb::SelfCareAdvice, out: &mut Vec<u8>) {
+        let pb::SelfCareAdvice {
+            code,
+            text,
+            evidence,
+        } = a;
+        let mut o = Object::open(out);
+        o.text("code", code);
+        o.text("text", text);
+        o.text("evidence", evidence);
+        o.close();
+    }
+
+    fn missing(m: &pb::MissingInformation, out: &mut Vec<u8>) {
+        let pb::MissingInformation {
+            field,
+            question,
+            why,
+        } = m;
+        let mut o = Object::open(out);
+        o.text("field", field);
+        o.text("question", question);
+        o.text("why", why);
+        o.close();
+    }
+
+    /// In the generated impl's order, which puts `key` last.
+    fn citation(c: &pb::Citation, out: &mut Vec<u8>) -> Written {
+        let pb::Citation {
+            key,
+            title,
+            source,
+            url,
+        } = c;
+        let mut o = Object::open(out);
+        o.text("title", title);
+        o.text("source", source);
+        o.text("url", url);
+        o.text("key", key);
+        o.close();
+        Ok(())
+    }
+
+    fn coding(c: &pb::Coding, out: &mut Vec<u8>) -> Written {
+        let pb::Coding {
+            system,
+            code,
+            display,
+        } = c;
+        let mut o = Object::open(out);
+        o.text("system", system);
+        o.text("code", code);
+        o.text("display", display);
+        o.close();
+        Ok(())
+    }
+
+    /// [`answer`] for the wire answer `convert::assessment_to_pb_view` makes of `assessed`,
+    /// written from the core's assessment: the same fields, each left out where the wire one
+    /// would be empty (texts, citations and code displays in the basic view). Core enums always
+    /// have a wire name (`convert`'s `enum_names_agree`), so this cannot decline.
+    pub(super) fn core_answer(assessed: &Assessed, out: &mut Vec<u8>) {
+        let Assessed {
+            request_id,
+            assessment,
+            view,
+        } = assessed;
+        out.extend_from_slice(b"{\"record_id\":");
+        string(request_id, out);
+        out.extend_from_slice(b",\"assessment\":");
+        core_assessment(assessment, *view, out);
+        out.push(b'}');
+    }
+
+    /// The core's text as the view puts it on the wire: all of it, or none.
+    fn shown(view: View, text: &str) -> &str {
+        match view {
+            View::Full => text,
+            View::Basic => "",
+        }
+    }
+
+    /// A repeated field that is never empty on the wire when non-empty in the core.
+    fn each<T>(o: &mut Object<'_>, key: &str, items: &[T], write: impl Fn(&T, &mut Vec<u8>)) {
+        let listed = o.list(key, items, |item, out| {
+            write(item, out);
+            Ok(())
+        });
+        debug_assert!(listed.is_ok());
+    }
+
+    fn core_assessment(a: &cramp_core::Assessment, view: View, out: &mut Vec<u8>) {
+        let cramp_core::Assessment {
+            urgency,
+            urgency_rationale,
+            flags,
+            medication_findings,
+            workups,
+            self_care,
+            missing_information,
+            knowledge_base_version,
+        } = a;
+        let mut o = Object::open(out);
+        plain(urgency.name(), o.key("urgency"));
+        o.text("urgency_rationale", shown(view, urgency_rationale));
+        each(&mut o, "flags", flags, |f, out| core_flag(f, view, out));
+        each(
+            &mut o,
+            "medication_findings",
+            medication_findings,
+            |m, out| {
+                core_medication(m, view, out);
+            },
+        );
+        each(&mut o, "workups", workups, |w, out| {
+            core_workup(w, view, out)
+        });
+        each(&mut o, "self_care", self_care, |a, out| {
+            let cramp_core::SelfCareAdvice {
+                code,
+                text,
+                evidence,
+            } = *a;
+            let mut o = Object::open(out);
+            o.text("code", code);
+            o.text("text", shown(view, text));
+            o.text("evidence", shown(view, evidence));
+            o.close();
+        });
+        each(
+            &mut o,
+            "missing_information",
+            missing_information,
+            |m, out| {
+                let cramp_core::MissingInformation {
+                    field,
+                    question,
+                    why,
+                } = *m;
+                let mut o = Object::open(out);
+                o.text("field", field);
+                o.text("question", shown(view, question));
+                o.text("why", shown(view, why));
+                o.close();
+            },
+        );
+        o.text("knowledge_base_version", knowledge_base_version);
+        o.text(
+            "medication_lexicon_version",
+            cramp_core::kb::MEDICATION_LEXICON_VERSION,
+        );
+        o.close();
+    }
+
+    fn core_flag(f: &cramp_core::RiskFlag, view: View, out: &mut Vec<u8>) {
+        let cramp_core::RiskFlag {
+            flag,
+            urgency,
+            title,
+            rationale,
+            evidence,
+            rule_id,
+            rule_version,
+            citations,
+            codings,
+        } = f;
+        let mut o = Object::open(out);
+        plain(flag.name(), o.key("flag"));
+        plain(urgency.name(), o.key("urgency"));
+        o.text("title", shown(view, title));
+        o.text("rationale", shown(view, rationale));
+        each(&mut o, "evidence", evidence, |e, out| {
+            let cramp_core::Evidence { field, value } = e;
+            let mut o = Object::open(out);
+            o.text("field", field);
+            o.text("value", value);
+            o.close();
+        });
+        o.text("rule_id", rule_id);
+        o.text("rule_version", rule_version);
+        core_citations(&mut o, view, citations);
+        core_codings(&mut o, view, codings);
+        o.close();
+    }
+
+    fn core_workup(w: &cramp_core::SuggestedWorkup, view: View, out: &mut Vec<u8>) {
+        let cramp_core::SuggestedWorkup {
+            workup,
+            urgency,
+            rationale,
+            for_flags,
+            codings,
+        } = w;
+        let mut o = Object::open(out);
+        plain(workup.name(), o.key("workup"));
+        plain(urgency.name(), o.key("urgency"));
+        o.text("rationale", shown(view, rationale));
+        each(&mut o, "for_flags", for_flags, |f, out| {
+            plain(f.name(), out)
+        });
+        core_codings(&mut o, view, codings);
+        o.close();
+    }
+
+    fn core_medication(m: &cramp_core::MedicationFinding, view: View, out: &mut Vec<u8>) {
+        let cramp_core::MedicationFinding {
+            input_name,
+            ingredient,
+            drug_class,
+            match_kind,
+            evidence_strength,
+            recent,
+            rationale,
+            advice,
+            citations,
+            codings,
+        } = m;
+        let mut o = Object::open(out);
+        o.text("input_name", input_name);
+        o.text("ingredient", ingredient);
+        plain(drug_class.name(), o.key("drug_class"));
+        plain(match_kind.name(), o.key("match"));
+        plain(evidence_strength.name(), o.key("evidence_strength"));
+        if *recent {
+            o.key("recent").extend_from_slice(b"true");
+        }
+        o.text("rationale", shown(view, rationale));
+        o.text("advice", shown(view, advice));
+        core_citations(&mut o, view, citations);
+        core_codings(&mut o, view, codings);
+        o.close();
+    }
+
+    /// Citations are in the full view only.
+    fn core_citations(o: &mut Object<'_>, view: View, citations: &[cramp_core::Citation]) {
+        if view == View::Full {
+            each(o, "citations", citations, |c, out| {
+                let cramp_core::Citation {
+                    key,
+                    title,
+                    source,
+                    url,
+                } = *c;
+                let mut o = Object::open(out);
+                o.text("title", title);
+                o.text("source", source);
+                o.text("url", url);
+                o.text("key", key);
+                o.close();
+            });
+        }
+    }
+
+    /// Codings in both views; the display in the full view only.
+    fn core_codings(o: &mut Object<'_>, view: View, codings: &[cramp_core::Coding]) {
+        each(o, "codings", codings, |c, out| {
+            let cramp_core::Coding {
+                system,
+                code,
+                display,
+            } = *c;
+            let mut o = Object::open(out);
+            o.text("system", system);
+            o.text("code", code);
+            o.text("display", shown(view, display));
+            o.close();
+        });
+    }
+
+    fn urgency_name(number: i32) -> Option<&'static str> {
+        pb::Urgency::try_from(number).ok().map(|u| u.as_str_name())
+    }
+
+    fn flag_name(number: i32) -> Option<&'static str> {
+        pb::Flag::try_from(number).ok().map(|f| f.as_str_name())
+    }
+
+    /// A string known to need no escaping (an enum value name), quoted.
+    fn plain(value: &str, out: &mut Vec<u8>) {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    }
+
+    /// A JSON string exactly as serde_json escapes it: `"` and `\` backslashed, the control
+    /// characters below U+0020 as `\b \t \n \f \r` or `\u00xx` (lower-case hex), everything
+    /// else (DEL and non-ASCII included) as is.
+    pub(super) fn string(value: &str, out: &mut Vec<u8>) {
+        let bytes = value.as_bytes();
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        // No early exit, so the check compiles to a branch-free scan over the whole string.
+        let needs_escape = bytes.iter().fold(false, |any, &b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if needs_escape {
+            escaped(bytes, out);
+        } else {
+            out.extend_from_slice(bytes);
+        }
+        out.push(b'"');
+    }
+
+    fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for &b in bytes {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x09 => out.extend_from_slice(b"\\t"),
+                0x0a => out.extend_from_slice(b"\\n"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0x0d => out.extend_from_slice(b"\\r"),
+                0x00..=0x1f => {
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+                    out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+                }
+                _ => out.push(b),
+            }
+        }
     }
 }
 
@@ -496,6 +1101,178 @@ mod tests {
             ]))),
         };
         vec![ok, bad]
+    }
+
+    /// What the generic path (serde_json through the pbjson impls) writes for `answer`.
+    fn serde_line(answer: &pb::AssessBatchResponse) -> Vec<u8> {
+        let mut out = serde_json::to_vec(&AnswerJson(answer)).unwrap();
+        out.push(b'\n');
+        out
+    }
+
+    fn formatted(answer: &pb::AssessBatchResponse) -> Vec<u8> {
+        let mut out = Vec::new();
+        Formatter::new(OutputFormat::Ndjson)
+            .record(answer, &mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_direct_writer_matches_serde_on_synthetic_answers_in_both_views() {
+        let kb = KnowledgeBase::standard();
+        let mut compared = 0;
+        for record in crate::screen::synthetic::records(7).take(3000) {
+            for view in [pb::AssessmentView::Full, pb::AssessmentView::Basic] {
+                let mut request = record.request.clone();
+                request.view = view.into();
+                let answer = batch::assess_record(&kb, request);
+                let mut direct = Vec::new();
+                let written = match &answer.result {
+                    Some(BatchResult::Assessment(a)) => {
+                        assessment_json::answer(&answer.record_id, a, &mut direct)
+                    }
+                    _ => continue,
+                };
+                assert!(written.is_ok());
+                direct.push(b'\n');
+                assert_eq!(
+                    String::from_utf8_lossy(&direct),
+                    String::from_utf8_lossy(&serde_line(&answer)),
+                    "record {}",
+                    answer.record_id
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 5000, "{compared} answers compared");
+    }
+
+    /// `screen` writes assessed records from the core's assessment; the bytes must be those of
+    /// the converted answer through serde, in both views and both formats, summaries included.
+    #[test]
+    fn answers_written_from_the_core_match_the_converted_answers() {
+        let kb = KnowledgeBase::standard();
+        let mut compared = 0;
+        for record in crate::screen::synthetic::records(5).take(3000) {
+            for view in [pb::AssessmentView::Full, pb::AssessmentView::Basic] {
+                let mut request = record.request.clone();
+                request.view = view.into();
+                let answer = batch::assess_record(&kb, request.clone());
+                let Ok(assessed) = batch::assess_record_to_core(&kb, request) else {
+                    continue;
+                };
+                for format in [OutputFormat::Ndjson, OutputFormat::Csv] {
+                    let mut formatter = Formatter::new(format);
+                    let mut direct = Vec::new();
+                    formatter.assessed(&assessed, &mut direct).unwrap();
+                    let expected = match format {
+                        OutputFormat::Ndjson => serde_line(&answer),
+                        OutputFormat::Csv => {
+                            let mut out = Vec::new();
+                            formatter.record(&answer, &mut out).unwrap();
+                            out
+                        }
+                    };
+                    assert_eq!(
+                        String::from_utf8_lossy(&direct),
+                        String::from_utf8_lossy(&expected)
+                    );
+                }
+                let mut counted = Summary::default();
+                let a = &assessed.assessment;
+                counted.add_assessed(
+                    Some(a.urgency.name()),
+                    a.flags.iter().map(|f| f.flag.name()),
+                );
+                let mut expected = Summary::default();
+                expected.add(&answer);
+                assert_eq!(counted, expected);
+                compared += 1;
+            }
+        }
+        assert!(compared > 5000, "{compared} answers compared");
+    }
+
+    #[test]
+    fn the_direct_writer_escapes_strings_as_serde_does() {
+        let all_bytes: String = (0u8..0x80).map(char::from).collect();
+        let nasty = [
+            String::new(),
+            "plain".to_owned(),
+            all_bytes,
+            "quote \" backslash \\ slash / tab \t nl \n".to_owned(),
+            "é ü 漢字 🙂 \u{7f} \u{2028} \u{feff}".to_owned(),
+            "\u{1}\u{1f}\u{8}\u{c}\r".to_owned(),
+        ];
+        for text in &nasty {
+            let answer = pb::AssessBatchResponse {
+                record_id: text.clone(),
+                result: Some(BatchResult::Assessment(pb::Assessment {
+                    urgency_rationale: text.clone(),
+                    flags: vec![pb::RiskFlag {
+                        flag: pb::Flag::PadPattern.into(),
+                        evidence: vec![
+                            pb::Evidence {
+                                field: text.clone(),
+                                value: text.clone(),
+                            },
+                            pb::Evidence::default(),
+                        ],
+                        citations: vec![pb::Citation {
+                            key: text.clone(),
+                            url: text.clone(),
+                            ..pb::Citation::default()
+                        }],
+                        ..pb::RiskFlag::default()
+                    }],
+                    medication_findings: vec![pb::MedicationFinding {
+                        input_name: text.clone(),
+                        recent: true,
+                        ..pb::MedicationFinding::default()
+                    }],
+                    workups: vec![pb::SuggestedWorkup {
+                        // An UNSPECIFIED entry in a repeated enum is written, not skipped.
+                        for_flags: vec![0, pb::Flag::DvtSuspected.into()],
+                        ..pb::SuggestedWorkup::default()
+                    }],
+                    ..pb::Assessment::default()
+                })),
+            };
+            assert_eq!(formatted(&answer), serde_line(&answer), "{text:?}");
+        }
+        let empty = pb::AssessBatchResponse {
+            record_id: String::new(),
+            result: Some(BatchResult::Assessment(pb::Assessment::default())),
+        };
+        assert_eq!(formatted(&empty), serde_line(&empty));
+    }
+
+    #[test]
+    fn an_enum_number_outside_the_proto_falls_back_to_serde() {
+        for assessment in [
+            pb::Assessment {
+                urgency: 99,
+                ..pb::Assessment::default()
+            },
+            pb::Assessment {
+                workups: vec![pb::SuggestedWorkup {
+                    for_flags: vec![pb::Flag::DvtSuspected.into(), 999],
+                    ..pb::SuggestedWorkup::default()
+                }],
+                ..pb::Assessment::default()
+            },
+        ] {
+            let answer = pb::AssessBatchResponse {
+                record_id: "r".into(),
+                result: Some(BatchResult::Assessment(assessment)),
+            };
+            let mut out = b"kept".to_vec();
+            let direct = Formatter::new(OutputFormat::Ndjson).record(&answer, &mut out);
+            let generic = serde_json::to_vec(&AnswerJson(&answer));
+            assert_eq!(direct.is_err(), generic.is_err());
+            assert!(out.starts_with(b"kept"));
+        }
     }
 
     fn render(format: OutputFormat) -> Vec<u8> {

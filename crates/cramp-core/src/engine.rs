@@ -44,7 +44,8 @@ impl RuleOut {
 #[derive(Debug)]
 pub(crate) struct Fire {
     pub(crate) urgency: Urgency,
-    pub(crate) rationale: String,
+    /// Borrowed when the text is fixed, so a rule's usual rationale costs no allocation.
+    pub(crate) rationale: Cow<'static, str>,
     pub(crate) evidence: Vec<Evidence>,
     pub(crate) workups: Vec<WorkupRequest>,
     /// Codes that depend on the input (laterality, which electrolyte), beside the rule's own.
@@ -54,7 +55,7 @@ pub(crate) struct Fire {
 impl Fire {
     pub(crate) fn new(
         urgency: Urgency,
-        rationale: impl Into<String>,
+        rationale: impl Into<Cow<'static, str>>,
         evidence: Vec<Evidence>,
     ) -> Self {
         Self {
@@ -82,22 +83,49 @@ pub(crate) type WorkupRequest = (Workup, Cow<'static, str>);
 /// A fired flag with the workups its rule asked for (merged or replaced after all rules ran).
 type Fired = (RiskFlag, Vec<WorkupRequest>);
 
+/// How much human-readable text an assessment carries.
+///
+/// The codes (urgency, flags, rule ids, evidence, workups, codings, medication findings,
+/// self-care codes, missing fields) never depend on it; only the prose does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: every rationale and citation, as [`evaluate`] returns it.
+    #[default]
+    Full,
+    /// Codes and ids only: the rationales built from the answers (flags, urgency, workups,
+    /// medication findings) are left empty and the citations out, because a caller that drops
+    /// them (a batch's BASIC view) would otherwise pay for formatting text nobody reads. Fixed
+    /// texts (`&'static str` titles, advice, questions) cost nothing and stay.
+    Codes,
+}
+
 /// Assesses one validated history against the knowledge base.
 ///
 /// Pure and total: no I/O, no clock, no failure path. The same inputs always give the same
 /// assessment.
 #[must_use]
 pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
-    let facts = Facts::new(history.history());
-    let mut flags: Vec<Fired> = Vec::new();
-    let mut missing: Vec<MissingInformation> = Vec::new();
+    evaluate_with(kb, history, Detail::Full)
+}
+
+/// [`evaluate`] at a chosen [`Detail`]: with [`Detail::Codes`], the same assessment with its
+/// answer-dependent texts empty and its citations left out (every code, id and coding is the
+/// same as [`Detail::Full`] gives).
+#[must_use]
+pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail) -> Assessment {
+    let facts = Facts::new(history.history(), detail);
+    let prose = detail == Detail::Full;
+    // Sized for a typical assessment, so they are not regrown rule by rule.
+    let mut flags: Vec<Fired> = Vec::with_capacity(8);
+    let mut missing: Vec<MissingInformation> = Vec::with_capacity(16);
 
     for rule in kb.entries() {
         let mut out = RuleOut::default();
         (rule.eval)(&facts, &mut out);
         missing.extend(out.missing);
         if let Some(fire) = out.fire {
-            let mut codings = rule.meta.codings.to_vec();
+            let mut codings = Vec::with_capacity(rule.meta.codings.len() + fire.codings.len());
+            codings.extend_from_slice(rule.meta.codings);
             for c in fire.codings {
                 if !codings.contains(&c) {
                     codings.push(c);
@@ -108,11 +136,19 @@ pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
                     flag: rule.meta.flag,
                     urgency: fire.urgency,
                     title: rule.meta.title,
-                    rationale: fire.rationale,
+                    rationale: if prose {
+                        fire.rationale.into_owned()
+                    } else {
+                        String::new()
+                    },
                     evidence: fire.evidence,
                     rule_id: rule.meta.id,
                     rule_version: rule.meta.version,
-                    citations: rule.meta.citations.to_vec(),
+                    citations: if prose {
+                        rule.meta.citations.to_vec()
+                    } else {
+                        Vec::new()
+                    },
                     codings,
                 },
                 fire.workups,
@@ -135,6 +171,7 @@ pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
 
     let urgency = flags.first().map_or(Urgency::Routine, |(f, _)| f.urgency);
     let urgency_rationale = match flags.first() {
+        _ if !prose => String::new(),
         Some((f, _)) => format!(
             "{} set by {} ({}): {}",
             urgency.name(),
@@ -149,9 +186,9 @@ pub fn evaluate(kb: &KnowledgeBase, history: &ValidHistory) -> Assessment {
     };
 
     let workups = if urgency == Urgency::Emergency {
-        vec![emergency_workup(&flags)]
+        vec![emergency_workup(&flags, prose)]
     } else {
-        merge_workups(&flags)
+        merge_workups(&flags, prose)
     };
 
     let risk_flags: Vec<RiskFlag> = flags.into_iter().map(|(f, _)| f).collect();
@@ -180,7 +217,8 @@ fn first_sentence(s: &str) -> &str {
 
 /// (e.11) An emergency's workup is emergency care; what the emergency team will need is named in
 /// the rationale, never offered as an outpatient list.
-fn emergency_workup(flags: &[Fired]) -> SuggestedWorkup {
+/// Without `prose` the rationale stays empty.
+fn emergency_workup(flags: &[Fired], prose: bool) -> SuggestedWorkup {
     let mut for_flags = Vec::new();
     let mut needs: Vec<&str> = Vec::new();
     for (f, ws) in flags
@@ -189,7 +227,7 @@ fn emergency_workup(flags: &[Fired]) -> SuggestedWorkup {
     {
         for_flags.push(f.flag);
         for (w, why) in ws {
-            if *w == Workup::EmergencyCare && !needs.contains(&why.as_ref()) {
+            if prose && *w == Workup::EmergencyCare && !needs.contains(&why.as_ref()) {
                 needs.push(why.as_ref());
             }
         }
@@ -198,13 +236,15 @@ fn emergency_workup(flags: &[Fired]) -> SuggestedWorkup {
         .iter()
         .filter(|(f, _)| f.urgency != Urgency::Emergency)
         .count();
-    let mut rationale =
-        String::from("Call emergency services or go to the emergency department now.");
+    let mut rationale = String::new();
+    if prose {
+        rationale.push_str("Call emergency services or go to the emergency department now.");
+    }
     for n in needs {
         rationale.push(' ');
         rationale.push_str(n);
     }
-    if others > 0 {
+    if prose && others > 0 {
         rationale.push_str(&format!(
             " {others} other pattern(s) in this assessment need follow-up once the emergency is dealt with."
         ));
@@ -220,8 +260,8 @@ fn emergency_workup(flags: &[Fired]) -> SuggestedWorkup {
 }
 
 /// Workups deduplicated across flags: the most urgent request wins, every asking flag is named,
-/// and distinct reasons are kept.
-fn merge_workups(flags: &[Fired]) -> Vec<SuggestedWorkup> {
+/// and distinct reasons are kept (joined into the rationale only with `prose`).
+fn merge_workups(flags: &[Fired], prose: bool) -> Vec<SuggestedWorkup> {
     // Reasons are compared whole, not searched for as substrings of the joined text, so a distinct
     // reason that happens to be part of another is still kept.
     let mut merged: Vec<(SuggestedWorkup, Vec<&str>)> = Vec::new();
@@ -232,7 +272,7 @@ fn merge_workups(flags: &[Fired]) -> Vec<SuggestedWorkup> {
                 if !existing.for_flags.contains(&f.flag) {
                     existing.for_flags.push(f.flag);
                 }
-                if !reasons.contains(&why.as_ref()) {
+                if prose && !reasons.contains(&why.as_ref()) {
                     reasons.push(why);
                 }
             } else {
@@ -243,14 +283,21 @@ fn merge_workups(flags: &[Fired]) -> Vec<SuggestedWorkup> {
                     for_flags: vec![f.flag],
                     codings: workup_codings(*w, flags),
                 };
-                merged.push((workup, vec![why.as_ref()]));
+                let reasons = if prose {
+                    vec![why.as_ref()]
+                } else {
+                    Vec::new()
+                };
+                merged.push((workup, reasons));
             }
         }
     }
     let mut merged: Vec<SuggestedWorkup> = merged
         .into_iter()
         .map(|(mut m, reasons)| {
-            m.rationale = reasons.join(" ");
+            if prose {
+                m.rationale = reasons.join(" ");
+            }
             m.for_flags.sort();
             m
         })

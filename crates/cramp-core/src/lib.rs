@@ -57,7 +57,7 @@ mod self_care;
 #[cfg(test)]
 mod test_util;
 
-pub use engine::evaluate;
+pub use engine::{Detail, evaluate, evaluate_with};
 pub use input::{
     ActivityLevel, CkdStage, Conditions, Context, CrampHistory, Cramps, Diabetes, FieldViolation,
     Findings, InputError, Labs, Laterality, Lifestyle, Location, Medication, Patient, Pulses,

@@ -246,7 +246,7 @@ pub(crate) fn recognise(meds: &[Medication]) -> Vec<Recognised> {
 /// ```
 #[must_use]
 pub fn recognise_medications(meds: &[Medication]) -> Vec<MedicationFinding> {
-    findings(&recognise(meds))
+    findings(&recognise(meds), crate::engine::Detail::Full)
 }
 
 /// Evidence strength per class: Garrison's sequence ratios (S12) and AFP's list (S13).
@@ -386,8 +386,15 @@ const fn advice(class: DrugClass) -> &'static str {
 }
 
 /// Findings in the output's order: recent before long-standing, then by evidence strength, then
-/// class and name, so list order never changes the result.
-pub(crate) fn findings(recognised: &[Recognised]) -> Vec<MedicationFinding> {
+/// class and name, so list order never changes the result. [`Detail::Codes`] leaves the
+/// rationale empty and the citations out.
+///
+/// [`Detail::Codes`]: crate::engine::Detail::Codes
+pub(crate) fn findings(
+    recognised: &[Recognised],
+    detail: crate::engine::Detail,
+) -> Vec<MedicationFinding> {
+    let prose = detail == crate::engine::Detail::Full;
     let mut out: Vec<MedicationFinding> = recognised
         .iter()
         .map(|r| MedicationFinding {
@@ -397,9 +404,13 @@ pub(crate) fn findings(recognised: &[Recognised]) -> Vec<MedicationFinding> {
             match_kind: r.match_kind,
             evidence_strength: strength(r.class),
             recent: r.recent(),
-            rationale: rationale(r),
+            rationale: if prose { rationale(r) } else { String::new() },
             advice: advice(r.class),
-            citations: citations(r.class),
+            citations: if prose {
+                citations(r.class)
+            } else {
+                Vec::new()
+            },
             codings: rxnorm_coding(r.ingredient, r.rxnorm)
                 .into_iter()
                 .chain(r.atc)
@@ -596,7 +607,10 @@ mod tests {
             recognise(&[unknown]).first().map(|r| r.match_kind),
             Some(MedicationMatch::Exact)
         );
-        let f = findings(&recognise(&[med("atorvastatin")]));
+        let f = findings(
+            &recognise(&[med("atorvastatin")]),
+            crate::engine::Detail::Full,
+        );
         assert!(
             f.iter()
                 .flat_map(|f| &f.codings)
@@ -626,7 +640,7 @@ mod tests {
             weeks_since_started: Some(4),
             ..Medication::default()
         };
-        let f = findings(&recognise(&[old, new]));
+        let f = findings(&recognise(&[old, new]), crate::engine::Detail::Full);
         assert_eq!(
             f.iter().map(|f| f.drug_class).collect::<Vec<_>>(),
             [C::Statin, C::LongActingBetaAgonist]

@@ -196,8 +196,9 @@ pub struct Coding {
 pub struct Evidence {
     /// Field path from the history root, e.g. `cramps.contexts` or `medications[1].name`.
     pub field: Cow<'static, str>,
-    /// The value as given (an enum name, a number, `true`).
-    pub value: String,
+    /// The value as given (an enum name, a number, `true`); borrowed when it is a fixed name,
+    /// so the usual evidence costs no allocation.
+    pub value: Cow<'static, str>,
 }
 
 impl fmt::Debug for Evidence {

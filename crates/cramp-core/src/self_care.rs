@@ -139,7 +139,8 @@ pub(crate) fn choose(f: &Facts<'_>, urgency: Urgency, flags: &[RiskFlag]) -> Vec
     let arterial =
         has(Flag::PadPattern) || has(Flag::PadRiskProfile) || has(Flag::CriticalLimbIschemia);
 
-    let mut out = Vec::new();
+    // Room for every item below, so the list is allocated once.
+    let mut out = Vec::with_capacity(17);
     if has(Flag::PregnancyAssociated) {
         out.push(PREGNANCY);
     }

@@ -3,23 +3,90 @@
 //! Keeping derivations here (risk groups, Wells scores, recognised medications) means two rules
 //! that need the same fact cannot disagree about it, and each is computed once.
 
+use std::borrow::Cow;
+
+use crate::engine::Detail;
 use crate::input::{Context, CrampHistory, Diabetes, Laterality, Smoking};
 use crate::meds::{self, Recognised};
 use crate::output::{DrugClass, Evidence, MedicationFinding};
+
+/// `medications[i].name` for the first entries of a list, so the usual evidence paths are
+/// borrowed instead of formatted per assessment.
+const MEDICATION_NAME_FIELDS: [&str; 8] = [
+    "medications[0].name",
+    "medications[1].name",
+    "medications[2].name",
+    "medications[3].name",
+    "medications[4].name",
+    "medications[5].name",
+    "medications[6].name",
+    "medications[7].name",
+];
+
+/// `medications[i].weeks_since_started` for the first entries, as [`MEDICATION_NAME_FIELDS`].
+const MEDICATION_WEEKS_FIELDS: [&str; 8] = [
+    "medications[0].weeks_since_started",
+    "medications[1].weeks_since_started",
+    "medications[2].weeks_since_started",
+    "medications[3].weeks_since_started",
+    "medications[4].weeks_since_started",
+    "medications[5].weeks_since_started",
+    "medications[6].weeks_since_started",
+    "medications[7].weeks_since_started",
+];
+
+/// The evidence path of the name of medication `index`.
+pub(crate) fn medication_name_field(index: usize) -> Cow<'static, str> {
+    MEDICATION_NAME_FIELDS.get(index).map_or_else(
+        || Cow::Owned(format!("medications[{index}].name")),
+        |f| Cow::Borrowed(*f),
+    )
+}
+
+/// The evidence path of the start of medication `index`.
+pub(crate) fn medication_weeks_field(index: usize) -> Cow<'static, str> {
+    MEDICATION_WEEKS_FIELDS.get(index).map_or_else(
+        || Cow::Owned(format!("medications[{index}].weeks_since_started")),
+        |f| Cow::Borrowed(*f),
+    )
+}
 
 /// Evidence that a boolean answer was `true`.
 pub(crate) fn ev(field: &'static str) -> Evidence {
     Evidence {
         field: field.into(),
-        value: "true".to_owned(),
+        value: Cow::Borrowed("true"),
     }
 }
 
+/// An evidence value: an enum name or fixed text is borrowed, a number is formatted.
+pub(crate) trait EvidenceValue {
+    fn into_value(self) -> Cow<'static, str>;
+}
+
+impl EvidenceValue for &'static str {
+    fn into_value(self) -> Cow<'static, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+macro_rules! formatted_evidence_values {
+    ($($t:ty),+) => {$(
+        impl EvidenceValue for $t {
+            fn into_value(self) -> Cow<'static, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )+};
+}
+
+formatted_evidence_values!(u32, f64);
+
 /// Evidence with an explicit value (enum name or number).
-pub(crate) fn ev_val(field: &'static str, value: impl ToString) -> Evidence {
+pub(crate) fn ev_val(field: &'static str, value: impl EvidenceValue) -> Evidence {
     Evidence {
         field: field.into(),
-        value: value.to_string(),
+        value: value.into_value(),
     }
 }
 
@@ -57,6 +124,7 @@ impl Score {
 pub(crate) struct Facts<'a> {
     pub(crate) h: &'a CrampHistory,
     meds: Vec<Recognised>,
+    detail: Detail,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -66,11 +134,17 @@ impl std::fmt::Debug for Facts<'_> {
 }
 
 impl<'a> Facts<'a> {
-    pub(crate) fn new(h: &'a CrampHistory) -> Self {
+    pub(crate) fn new(h: &'a CrampHistory, detail: Detail) -> Self {
         Self {
             h,
             meds: meds::recognise(&h.medications),
+            detail,
         }
+    }
+
+    /// Whether rationales are wanted ([`Detail::Full`]); rules skip formatting text otherwise.
+    pub(crate) fn prose(&self) -> bool {
+        self.detail == Detail::Full
     }
 
     pub(crate) fn age(&self) -> u32 {
@@ -118,7 +192,7 @@ impl<'a> Facts<'a> {
 
     /// Medications recognised as cramp culprits (or safety notes), in the output's order.
     pub(crate) fn medication_findings(&self) -> Vec<MedicationFinding> {
-        meds::findings(&self.meds)
+        meds::findings(&self.meds, self.detail)
     }
 
     /// Recognised medications that are currently taken (not recently stopped).
@@ -171,15 +245,16 @@ impl<'a> Facts<'a> {
     /// The b.1 "increased risk of PAD" groups; `Some(evidence)` when the patient is in one.
     pub(crate) fn pad_risk_group(&self) -> Option<Vec<Evidence>> {
         let age = self.age();
-        let age_ev = ev_val("patient.age_years", age);
-        let rf = self.atherosclerosis_risk_factors();
         let c = &self.h.conditions;
         if yes(c.coronary_or_cerebrovascular_disease) {
             return Some(vec![ev("conditions.coronary_or_cerebrovascular_disease")]);
         }
+        // The coronary group needs neither the age nor the risk factors, so it is decided first.
+        let age_ev = ev_val("patient.age_years", age);
         if age >= 65 {
             return Some(vec![age_ev]);
         }
+        let rf = self.atherosclerosis_risk_factors();
         if (50..65).contains(&age) && !rf.is_empty() {
             let mut e = vec![age_ev];
             e.extend(rf);

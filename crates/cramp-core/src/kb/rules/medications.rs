@@ -2,7 +2,7 @@
 //! the AFP review link to cramps, statin muscle symptoms by the CK rules, and quinine as a safety
 //! note. Advice is always to review with the prescriber, never to stop.
 
-use crate::engine::facts::{Facts, ev, ev_val, trues, yes};
+use crate::engine::facts::{self, Facts, ev, ev_val, trues, yes};
 use crate::engine::{Fire, RuleOut};
 use crate::input::UrineColor;
 use crate::kb::sources::{S1, S2, S4, S12, S13, S14, S17, S18, S25};
@@ -41,32 +41,38 @@ fn medication_associated(f: &Facts<'_>, out: &mut RuleOut) {
     let mut soon = false;
     for m in &culprits {
         evidence.push(Evidence {
-            field: format!("medications[{}].name", m.index).into(),
-            value: m.input_name.clone(),
+            field: facts::medication_name_field(m.index),
+            value: m.input_name.clone().into(),
         });
         if let Some(w) = m.weeks_since_started {
             evidence.push(Evidence {
-                field: format!("medications[{}].weeks_since_started", m.index).into(),
-                value: w.to_string(),
+                field: facts::medication_weeks_field(m.index),
+                value: w.to_string().into(),
             });
         }
         let recent = m.recent();
         soon |= recent && meds::strength(m.class) != EvidenceStrength::Weak;
-        names.push(format!(
-            "{} ({}{})",
-            m.ingredient,
-            m.class.name(),
-            if recent {
-                ", started within 12 weeks"
-            } else {
-                ""
-            }
-        ));
+        if f.prose() {
+            names.push(format!(
+                "{} ({}{})",
+                m.ingredient,
+                m.class.name(),
+                if recent {
+                    ", started within 12 weeks"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     let quinine = culprits.iter().any(|m| m.class == DrugClass::Quinine);
-    let mut rationale = format!("Medications linked to cramps: {}.", names.join("; "));
-    if quinine {
-        rationale.push_str(" Quinine is not recommended for cramps because of serious toxicity.");
+    let mut rationale = String::new();
+    if f.prose() {
+        rationale = format!("Medications linked to cramps: {}.", names.join("; "));
+        if quinine {
+            rationale
+                .push_str(" Quinine is not recommended for cramps because of serious toxicity.");
+        }
     }
     out.fire(
         Fire::new(if soon { Urgency::Soon } else { Urgency::Routine }, rationale, evidence)
@@ -131,8 +137,8 @@ fn statin_muscle_symptoms(f: &Facts<'_>, out: &mut RuleOut) {
     evidence.insert(
         0,
         Evidence {
-            field: format!("medications[{}].name", statin.index).into(),
-            value: statin.input_name.clone(),
+            field: facts::medication_name_field(statin.index),
+            value: statin.input_name.clone().into(),
         },
     );
     if f.takes(DrugClass::StatinInteracting) {

@@ -3,7 +3,7 @@
 //! Lab thresholds are those of section (f), each named once as a constant with its source key.
 //! Plausibility bounds are enforced at validation, so every value seen here is in range.
 
-use crate::engine::facts::{Facts, ev, ev_val, trues, yes};
+use crate::engine::facts::{self, Facts, ev, ev_val, trues, yes};
 use crate::engine::{Fire, RuleOut};
 use crate::input::{CkdStage, Context, Thyroid, UrineColor};
 use crate::kb::sources::{
@@ -246,11 +246,12 @@ fn severe_electrolyte(f: &Facts<'_>, out: &mut RuleOut) {
         return;
     };
     reasons.dedup();
-    let mut fire = Fire::new(
-        urgency,
-        format!("Electrolyte red flag: {}.", reasons.join("; ")),
-        evidence,
-    );
+    let rationale = if f.prose() {
+        format!("Electrolyte red flag: {}.", reasons.join("; "))
+    } else {
+        String::new()
+    };
+    let mut fire = Fire::new(urgency, rationale, evidence);
     fire.codings = fire_codes;
     if urgency == Urgency::Emergency {
         fire.add_workup(Workup::EmergencyCare, "For a severe electrolyte disturbance the team will need potassium, magnesium, calcium (albumin-adjusted or ionized), phosphate, sodium and an ECG.");
@@ -471,8 +472,8 @@ fn electrolyte_risk(f: &Facts<'_>, out: &mut RuleOut) {
             | DrugClass::StatinInteracting => continue,
         };
         evidence.push(Evidence {
-            field: format!("medications[{}].name", m.index).into(),
-            value: m.input_name.clone(),
+            field: facts::medication_name_field(m.index),
+            value: m.input_name.clone().into(),
         });
         if !triggers.contains(&what) {
             triggers.push(what);
@@ -562,22 +563,26 @@ fn electrolyte_risk(f: &Facts<'_>, out: &mut RuleOut) {
     if triggers.is_empty() && mild.is_empty() {
         return;
     }
-    let mut parts = Vec::new();
-    if !triggers.is_empty() {
-        parts.push(format!(
-            "Risk of low potassium, magnesium or calcium from {}",
-            triggers.join(", ")
-        ));
-    }
-    if !mild.is_empty() {
-        parts.push(format!("Abnormal results: {}", mild.join("; ")));
+    let mut rationale = String::new();
+    if f.prose() {
+        let mut parts = Vec::new();
+        if !triggers.is_empty() {
+            parts.push(format!(
+                "Risk of low potassium, magnesium or calcium from {}",
+                triggers.join(", ")
+            ));
+        }
+        if !mild.is_empty() {
+            parts.push(format!("Abnormal results: {}", mild.join("; ")));
+        }
+        rationale = format!("{}.", parts.join(". "));
     }
     let urgency = if mild.is_empty() {
         Urgency::Routine
     } else {
         Urgency::Soon
     };
-    let mut fire = Fire::new(urgency, format!("{}.", parts.join(". ")), evidence);
+    let mut fire = Fire::new(urgency, rationale, evidence);
     fire.add_workup(
         Workup::BasicMetabolicPanel,
         "Basic metabolic panel: sodium, potassium, calcium, creatinine/eGFR.",
@@ -641,10 +646,11 @@ fn dehydration(f: &Facts<'_>, out: &mut RuleOut) {
     if evidence.is_empty() {
         return;
     }
-    let mut rationale = String::from("Early signs of dehydration, a common contributor to cramps.");
-    if f.diabetic() && yes(s.thirst) {
-        rationale.push_str(" In diabetes, thirst can also mean high blood glucose.");
-    }
+    let rationale = if f.diabetic() && yes(s.thirst) {
+        "Early signs of dehydration, a common contributor to cramps. In diabetes, thirst can also mean high blood glucose."
+    } else {
+        "Early signs of dehydration, a common contributor to cramps."
+    };
     out.fire(Fire::new(Urgency::Routine, rationale, evidence));
 }
 

@@ -60,10 +60,14 @@ fn pe(f: &Facts<'_>, out: &mut RuleOut) {
     out.fire(
         Fire::new(
             Urgency::Emergency,
-            format!(
-                "Chest or breathing symptoms or fainting together with leg symptoms: a clot that has travelled to the lung, or a heart problem, must be excluded now. Wells PE score from the answers given: {:.1} ({band}; the score never overrides the emergency).",
-                wells.points
-            ),
+            if f.prose() {
+                format!(
+                    "Chest or breathing symptoms or fainting together with leg symptoms: a clot that has travelled to the lung, or a heart problem, must be excluded now. Wells PE score from the answers given: {:.1} ({band}; the score never overrides the emergency).",
+                    wells.points
+                )
+            } else {
+                String::new()
+            },
             evidence,
         )
         .workup(Workup::EmergencyCare, "For possible pulmonary embolism the team will need the Wells score, D-dimer or CT pulmonary angiography, and an ECG."),
@@ -137,20 +141,23 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
         enhancers.push("estrogen or raloxifene");
     }
     let likely = wells.points >= 2.0;
-    let mut rationale = format!(
-        "Leg signs that can mean a deep vein thrombosis. Wells DVT score from the answers given: {} ({}).",
-        wells.points,
-        if likely {
-            "DVT likely"
-        } else {
-            "DVT unlikely by score; a D-dimer decides"
+    let mut rationale = String::new();
+    if f.prose() {
+        rationale = format!(
+            "Leg signs that can mean a deep vein thrombosis. Wells DVT score from the answers given: {} ({}).",
+            wells.points,
+            if likely {
+                "DVT likely"
+            } else {
+                "DVT unlikely by score; a D-dimer decides"
+            }
+        );
+        if !enhancers.is_empty() {
+            rationale.push_str(&format!(
+                " Also raising the likelihood: {}.",
+                enhancers.join(", ")
+            ));
         }
-    );
-    if !enhancers.is_empty() {
-        rationale.push_str(&format!(
-            " Also raising the likelihood: {}.",
-            enhancers.join(", ")
-        ));
     }
     let mut fire = Fire::new(Urgency::Urgent, rationale, evidence);
     if likely {
@@ -346,7 +353,7 @@ fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
     };
     if cola && (muscle || ck_high) {
         out.fire(
-            Fire::new(Urgency::Emergency, format!("Cola-coloured urine with muscle symptoms or a raised CK: possible muscle breakdown with myoglobin in the urine.{statin}"), evidence)
+            Fire::new(Urgency::Emergency, if f.prose() { format!("Cola-coloured urine with muscle symptoms or a raised CK: possible muscle breakdown with myoglobin in the urine.{statin}") } else { String::new() }, evidence)
                 .workup(Workup::EmergencyCare, "For possible rhabdomyolysis the team will need CK, creatinine, potassium, calcium and phosphate, and a urinalysis (blood-positive dipstick without red cells)."),
         );
     } else {
@@ -357,7 +364,11 @@ fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
         };
         let mut fire = Fire::new(
             Urgency::Urgent,
-            format!("{why}{statin} Same-day tests decide."),
+            if f.prose() {
+                format!("{why}{statin} Same-day tests decide.")
+            } else {
+                String::new()
+            },
             evidence,
         );
         fire.add_workup(

@@ -178,9 +178,13 @@ fn pad_pattern(f: &Facts<'_>, out: &mut RuleOut) {
     };
     let mut fire = Fire::new(
         Urgency::Routine,
-        format!(
-            "Edinburgh Claudication Questionnaire pattern: {kind} claudication. A positive ECQ rules PAD in well; a resting ABI confirms it."
-        ),
+        if f.prose() {
+            format!(
+                "Edinburgh Claudication Questionnaire pattern: {kind} claudication. A positive ECQ rules PAD in well; a resting ABI confirms it."
+            )
+        } else {
+            String::new()
+        },
         evidence,
     );
     abi_pathway(f, &mut fire, true);
@@ -261,7 +265,8 @@ fn pad_risk_profile(f: &Facts<'_>, out: &mut RuleOut) {
         }
         return;
     }
-    let mut evidence = group.clone().unwrap_or_default();
+    let in_group = group.is_some();
+    let mut evidence = group.unwrap_or_default();
     let exam_findings = !signs.is_empty();
     evidence.extend(signs);
     if atypical {
@@ -270,16 +275,20 @@ fn pad_risk_profile(f: &Facts<'_>, out: &mut RuleOut) {
             f.h.cramps.relief_on_standing_still.map_or("", |r| r.name()),
         ));
     }
-    let why = match (group.is_some(), exam_findings || atypical) {
+    let why = match (in_group, exam_findings || atypical) {
         (true, true) => "In a guideline at-risk group for PAD, with findings that suggest it.",
         (true, false) => "In a guideline at-risk group for PAD, without a claudication pattern.",
         (false, _) => "Findings that suggest PAD, without the full claudication pattern.",
     };
     let mut fire = Fire::new(
         Urgency::Routine,
-        format!(
-            "{why} A resting ABI is reasonable at the next planned visit; duplex is not a first test."
-        ),
+        if f.prose() {
+            format!(
+                "{why} A resting ABI is reasonable at the next planned visit; duplex is not a first test."
+            )
+        } else {
+            String::new()
+        },
         evidence,
     );
     abi_pathway(f, &mut fire, f.exertional());
