@@ -69,7 +69,9 @@ fn stream(records: usize, view: pb::AssessmentView) {
         }));
         let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .expect("a URL")
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            // As `screen --server` connects: BDP-sized HTTP/2 windows for a long stream.
+            .http2_adaptive_window(true);
         let channel = loop {
             if let Ok(channel) = endpoint.connect().await {
                 break channel;

@@ -58,6 +58,10 @@ pub struct LimitsSettings {
     pub tcp_keepalive_seconds: u64,
     /// Concurrent HTTP/2 streams one gRPC connection may open.
     pub max_concurrent_streams: u32,
+    /// HTTP/2 flow-control windows sized from the measured bandwidth-delay product (BDP pings)
+    /// instead of the fixed 64 KiB: a long `AssessBatch` stream otherwise waits on window
+    /// updates. Memory per stream stays bounded by `batch.window`.
+    pub http2_adaptive_window: bool,
     /// HTTP/2 rapid-reset (CVE-2023-44487) guard: streams reset by the client before the server
     /// accepted them that may pile up before the connection is closed with a GOAWAY.
     pub http2_max_pending_accept_reset_streams: usize,

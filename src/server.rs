@@ -278,6 +278,7 @@ impl Application {
             .http2_keepalive_interval(seconds_or_off(limits.http2_keepalive_interval_seconds))
             .http2_keepalive_timeout(seconds_or_off(limits.http2_keepalive_timeout_seconds))
             .max_concurrent_streams(Some(limits.max_concurrent_streams))
+            .http2_adaptive_window(Some(limits.http2_adaptive_window))
             .http2_max_pending_accept_reset_streams(Some(
                 limits.http2_max_pending_accept_reset_streams,
             ))

@@ -69,7 +69,10 @@ pub(super) async fn run(
             url: url.to_owned(),
             source,
         })?
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        // A long stream of answers: windows sized from the measured bandwidth-delay product, not
+        // the fixed 64 KiB, so the server never waits on our window updates.
+        .http2_adaptive_window(true);
     let channel = endpoint
         .connect()
         .await
