@@ -113,19 +113,7 @@ impl Formatter {
     ) -> io::Result<()> {
         match self.format {
             OutputFormat::Ndjson => {
-                let start = out.len();
-                let written = match &answer.result {
-                    Some(BatchResult::Assessment(assessment)) => {
-                        assessment_json::answer(&answer.record_id, assessment, out)
-                    }
-                    Some(BatchResult::Error(_)) | None => Err(assessment_json::Unwritten),
-                };
-                if written.is_err() {
-                    // Errors (rare) and anything the direct writer does not know (an enum
-                    // number outside this build's proto) go through serde, unchanged.
-                    out.truncate(start);
-                    serde_json::to_writer(&mut *out, &AnswerJson(answer))?;
-                }
+                serde_json::to_writer(&mut *out, &AnswerJson(answer))?;
                 out.push(b'\n');
             }
             OutputFormat::Csv => csv_line(csv_row(answer).iter().map(String::as_str), out),
@@ -134,7 +122,7 @@ impl Formatter {
     }
 }
 
-/// The proto3 JSON of an answer carrying an assessment, written straight into the output buffer.
+/// The proto3 JSON of an in-process answer, written straight from the core assessment.
 ///
 /// Byte for byte what `serde_json` writes through the generated pbjson `Serialize` impls (field
 /// order, default values left out, enums by name, serde_json's string escaping); the tests
@@ -143,24 +131,7 @@ impl Formatter {
 /// enum name byte by byte and collects repeated enums into a vector first, while here keys
 /// and names are copied whole and a string needing no escape is copied in one piece.
 mod assessment_json {
-    use crate::{assess::Assessed, convert::View, pb};
-
-    /// The direct writer declined (an enum number this build does not know); the caller writes
-    /// the answer through serde instead, which reports it as before.
-    #[derive(Debug)]
-    pub(super) struct Unwritten;
-
-    type Written = Result<(), Unwritten>;
-
-    /// `{"record_id":…,"assessment":{…}}`.
-    pub(super) fn answer(record_id: &str, a: &pb::Assessment, out: &mut Vec<u8>) -> Written {
-        out.extend_from_slice(b"{\"record_id\":");
-        string(record_id, out);
-        out.extend_from_slice(b",\"assessment\":");
-        assessment(a, out)?;
-        out.push(b'}');
-        Ok(())
-    }
+    use crate::{assess::Assessed, convert::View};
 
     /// Writes the fields of one message: a key before each value, commas between them.
     struct Object<'a> {
@@ -193,24 +164,10 @@ mod assessment_json {
             }
         }
 
-        /// An enum field by value name, left out when zero (UNSPECIFIED).
-        fn name(&mut self, key: &str, number: i32, name: Option<&str>) -> Written {
-            if number != 0 {
-                let name = name.ok_or(Unwritten)?;
-                plain(name, self.key(key));
-            }
-            Ok(())
-        }
-
         /// A repeated message field, left out when empty.
-        fn list<T>(
-            &mut self,
-            key: &str,
-            items: &[T],
-            each: impl Fn(&T, &mut Vec<u8>) -> Written,
-        ) -> Written {
+        fn list<T>(&mut self, key: &str, items: &[T], each: impl Fn(&T, &mut Vec<u8>)) {
             if items.is_empty() {
-                return Ok(());
+                return;
             }
             let out = self.key(key);
             out.push(b'[');
@@ -218,10 +175,9 @@ mod assessment_json {
                 if i > 0 {
                     out.push(b',');
                 }
-                each(item, out)?;
+                each(item, out);
             }
             out.push(b']');
-            Ok(())
         }
 
         fn close(self) {
@@ -229,207 +185,7 @@ mod assessment_json {
         }
     }
 
-    fn assessment(a: &pb::Assessment, out: &mut Vec<u8>) -> Written {
-        let pb::Assessment {
-            urgency,
-            urgency_rationale,
-            flags,
-            medication_findings,
-            workups,
-            self_care,
-            missing_information,
-            knowledge_base_version,
-            medication_lexicon_version,
-        } = a;
-        let mut o = Object::open(out);
-        o.name("urgency", *urgency, urgency_name(*urgency))?;
-        o.text("urgency_rationale", urgency_rationale);
-        o.list("flags", flags, risk_flag)?;
-        o.list(
-            "medication_findings",
-            medication_findings,
-            medication_finding,
-        )?;
-        o.list("workups", workups, workup)?;
-        o.list("self_care", self_care, |a, out| {
-            self_care_advice(a, out);
-            Ok(())
-        })?;
-        o.list("missing_information", missing_information, |m, out| {
-            missing(m, out);
-            Ok(())
-        })?;
-        o.text("knowledge_base_version", knowledge_base_version);
-        o.text("medication_lexicon_version", medication_lexicon_version);
-        o.close();
-        Ok(())
-    }
-
-    fn risk_flag(f: &pb::RiskFlag, out: &mut Vec<u8>) -> Written {
-        let pb::RiskFlag {
-            flag,
-            urgency,
-            title,
-            rationale,
-            evidence,
-            rule_id,
-            rule_version,
-            citations,
-            codings,
-        } = f;
-        let mut o = Object::open(out);
-        o.name("flag", *flag, flag_name(*flag))?;
-        o.name("urgency", *urgency, urgency_name(*urgency))?;
-        o.text("title", title);
-        o.text("rationale", rationale);
-        o.list("evidence", evidence, |e, out| {
-            let pb::Evidence { field, value } = e;
-            let mut o = Object::open(out);
-            o.text("field", field);
-            o.text("value", value);
-            o.close();
-            Ok(())
-        })?;
-        o.text("rule_id", rule_id);
-        o.text("rule_version", rule_version);
-        o.list("citations", citations, citation)?;
-        o.list("codings", codings, coding)?;
-        o.close();
-        Ok(())
-    }
-
-    fn workup(w: &pb::SuggestedWorkup, out: &mut Vec<u8>) -> Written {
-        let pb::SuggestedWorkup {
-            workup,
-            urgency,
-            rationale,
-            for_flags,
-            codings,
-        } = w;
-        let mut o = Object::open(out);
-        o.name(
-            "workup",
-            *workup,
-            pb::Workup::try_from(*workup).ok().map(|w| w.as_str_name()),
-        )?;
-        o.name("urgency", *urgency, urgency_name(*urgency))?;
-        o.text("rationale", rationale);
-        // Repeated enums keep every entry, zero included, as pbjson writes them.
-        o.list("for_flags", for_flags, |f, out| {
-            plain(flag_name(*f).ok_or(Unwritten)?, out);
-            Ok(())
-        })?;
-        o.list("codings", codings, coding)?;
-        o.close();
-        Ok(())
-    }
-
-    fn medication_finding(m: &pb::MedicationFinding, out: &mut Vec<u8>) -> Written {
-        let pb::MedicationFinding {
-            input_name,
-            ingredient,
-            drug_class,
-            r#match,
-            evidence_strength,
-            recent,
-            rationale,
-            advice,
-            citations,
-            codings,
-        } = m;
-        let mut o = Object::open(out);
-        o.text("input_name", input_name);
-        o.text("ingredient", ingredient);
-        o.name(
-            "drug_class",
-            *drug_class,
-            pb::DrugClass::try_from(*drug_class)
-                .ok()
-                .map(|d| d.as_str_name()),
-        )?;
-        o.name(
-            "match",
-            *r#match,
-            pb::MedicationMatch::try_from(*r#match)
-                .ok()
-                .map(|m| m.as_str_name()),
-        )?;
-        o.name(
-            "evidence_strength",
-            *evidence_strength,
-            pb::EvidenceStrength::try_from(*evidence_strength)
-                .ok()
-                .map(|e| e.as_str_name()),
-        )?;
-        if *recent {
-            o.key("recent").extend_from_slice(b"true");
-        }
-        o.text("rationale", rationale);
-        o.text("advice", advice);
-        o.list("citations", citations, citation)?;
-        o.list("codings", codings, coding)?;
-        o.close();
-        Ok(())
-    }
-
-    fn self_care_advice(a: &pb::SelfCareAdvice, out: &mut Vec<u8>) {
-        let pb::SelfCareAdvice {
-            code,
-            text,
-            evidence,
-        } = a;
-        let mut o = Object::open(out);
-        o.text("code", code);
-        o.text("text", text);
-        o.text("evidence", evidence);
-        o.close();
-    }
-
-    fn missing(m: &pb::MissingInformation, out: &mut Vec<u8>) {
-        let pb::MissingInformation {
-            field,
-            question,
-            why,
-        } = m;
-        let mut o = Object::open(out);
-        o.text("field", field);
-        o.text("question", question);
-        o.text("why", why);
-        o.close();
-    }
-
-    /// In the generated impl's order, which puts `key` last.
-    fn citation(c: &pb::Citation, out: &mut Vec<u8>) -> Written {
-        let pb::Citation {
-            key,
-            title,
-            source,
-            url,
-        } = c;
-        let mut o = Object::open(out);
-        o.text("title", title);
-        o.text("source", source);
-        o.text("url", url);
-        o.text("key", key);
-        o.close();
-        Ok(())
-    }
-
-    fn coding(c: &pb::Coding, out: &mut Vec<u8>) -> Written {
-        let pb::Coding {
-            system,
-            code,
-            display,
-        } = c;
-        let mut o = Object::open(out);
-        o.text("system", system);
-        o.text("code", code);
-        o.text("display", display);
-        o.close();
-        Ok(())
-    }
-
-    /// [`answer`] for the wire answer `convert::assessment_to_pb_view` makes of `assessed`,
+    /// The NDJSON line of the wire answer `convert::assessment_to_pb_view` makes of `assessed`,
     /// written from the core's assessment: the same fields, each left out where the wire one
     /// would be empty (texts, citations and code displays in the basic view). Core enums always
     /// have a wire name (`convert`'s `enum_names_agree`), so this cannot decline.
@@ -456,11 +212,7 @@ mod assessment_json {
 
     /// A repeated field that is never empty on the wire when non-empty in the core.
     fn each<T>(o: &mut Object<'_>, key: &str, items: &[T], write: impl Fn(&T, &mut Vec<u8>)) {
-        let listed = o.list(key, items, |item, out| {
-            write(item, out);
-            Ok(())
-        });
-        debug_assert!(listed.is_ok());
+        o.list(key, items, write);
     }
 
     fn core_assessment(a: &cramp_core::Assessment, view: View, out: &mut Vec<u8>) {
@@ -639,14 +391,6 @@ mod assessment_json {
             o.text("display", shown(view, display));
             o.close();
         });
-    }
-
-    fn urgency_name(number: i32) -> Option<&'static str> {
-        pb::Urgency::try_from(number).ok().map(|u| u.as_str_name())
-    }
-
-    fn flag_name(number: i32) -> Option<&'static str> {
-        pb::Flag::try_from(number).ok().map(|f| f.as_str_name())
     }
 
     /// A string known to need no escaping (an enum value name), quoted.
@@ -1110,44 +854,6 @@ mod tests {
         out
     }
 
-    fn formatted(answer: &pb::AssessBatchResponse) -> Vec<u8> {
-        let mut out = Vec::new();
-        Formatter::new(OutputFormat::Ndjson)
-            .record(answer, &mut out)
-            .unwrap();
-        out
-    }
-
-    #[test]
-    fn the_direct_writer_matches_serde_on_synthetic_answers_in_both_views() {
-        let kb = KnowledgeBase::standard();
-        let mut compared = 0;
-        for record in crate::screen::synthetic::records(7).take(3000) {
-            for view in [pb::AssessmentView::Full, pb::AssessmentView::Basic] {
-                let mut request = record.request.clone();
-                request.view = view.into();
-                let answer = batch::assess_record(&kb, request);
-                let mut direct = Vec::new();
-                let written = match &answer.result {
-                    Some(BatchResult::Assessment(a)) => {
-                        assessment_json::answer(&answer.record_id, a, &mut direct)
-                    }
-                    _ => continue,
-                };
-                assert!(written.is_ok());
-                direct.push(b'\n');
-                assert_eq!(
-                    String::from_utf8_lossy(&direct),
-                    String::from_utf8_lossy(&serde_line(&answer)),
-                    "record {}",
-                    answer.record_id
-                );
-                compared += 1;
-            }
-        }
-        assert!(compared > 5000, "{compared} answers compared");
-    }
-
     /// `screen` writes assessed records from the core's assessment; the bytes must be those of
     /// the converted answer through serde, in both views and both formats, summaries included.
     #[test]
@@ -1206,72 +912,9 @@ mod tests {
             "\u{1}\u{1f}\u{8}\u{c}\r".to_owned(),
         ];
         for text in &nasty {
-            let answer = pb::AssessBatchResponse {
-                record_id: text.clone(),
-                result: Some(BatchResult::Assessment(pb::Assessment {
-                    urgency_rationale: text.clone(),
-                    flags: vec![pb::RiskFlag {
-                        flag: pb::Flag::PadPattern.into(),
-                        evidence: vec![
-                            pb::Evidence {
-                                field: text.clone(),
-                                value: text.clone(),
-                            },
-                            pb::Evidence::default(),
-                        ],
-                        citations: vec![pb::Citation {
-                            key: text.clone(),
-                            url: text.clone(),
-                            ..pb::Citation::default()
-                        }],
-                        ..pb::RiskFlag::default()
-                    }],
-                    medication_findings: vec![pb::MedicationFinding {
-                        input_name: text.clone(),
-                        recent: true,
-                        ..pb::MedicationFinding::default()
-                    }],
-                    workups: vec![pb::SuggestedWorkup {
-                        // An UNSPECIFIED entry in a repeated enum is written, not skipped.
-                        for_flags: vec![0, pb::Flag::DvtSuspected.into()],
-                        ..pb::SuggestedWorkup::default()
-                    }],
-                    ..pb::Assessment::default()
-                })),
-            };
-            assert_eq!(formatted(&answer), serde_line(&answer), "{text:?}");
-        }
-        let empty = pb::AssessBatchResponse {
-            record_id: String::new(),
-            result: Some(BatchResult::Assessment(pb::Assessment::default())),
-        };
-        assert_eq!(formatted(&empty), serde_line(&empty));
-    }
-
-    #[test]
-    fn an_enum_number_outside_the_proto_falls_back_to_serde() {
-        for assessment in [
-            pb::Assessment {
-                urgency: 99,
-                ..pb::Assessment::default()
-            },
-            pb::Assessment {
-                workups: vec![pb::SuggestedWorkup {
-                    for_flags: vec![pb::Flag::DvtSuspected.into(), 999],
-                    ..pb::SuggestedWorkup::default()
-                }],
-                ..pb::Assessment::default()
-            },
-        ] {
-            let answer = pb::AssessBatchResponse {
-                record_id: "r".into(),
-                result: Some(BatchResult::Assessment(assessment)),
-            };
-            let mut out = b"kept".to_vec();
-            let direct = Formatter::new(OutputFormat::Ndjson).record(&answer, &mut out);
-            let generic = serde_json::to_vec(&AnswerJson(&answer));
-            assert_eq!(direct.is_err(), generic.is_err());
-            assert!(out.starts_with(b"kept"));
+            let mut direct = Vec::new();
+            assessment_json::string(text, &mut direct);
+            assert_eq!(direct, serde_json::to_vec(text).unwrap(), "{text:?}");
         }
     }
 
