@@ -345,21 +345,9 @@ impl RunningBinary {
     }
 
     /// Sends SIGTERM and waits for the exit; returns the exit code and every stdout line.
-    pub(crate) async fn terminate(mut self) -> (Option<i32>, Vec<String>) {
-        let pid = self.child.id().expect("still running");
-        let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
-            .expect("SIGTERM delivered");
-        let status = tokio::time::timeout(PATIENCE, self.child.wait())
-            .await
-            .expect("exits in time")
-            .unwrap();
-        tokio::time::timeout(PATIENCE, self.reader)
-            .await
-            .expect("stdout closes")
-            .unwrap();
-        let lines = self.stdout.lock().unwrap().clone();
-        (status.code(), lines)
+    pub(crate) async fn terminate(self) -> (Option<i32>, Vec<String>) {
+        self.signal_terminate();
+        self.wait().await
     }
 }
 
