@@ -268,6 +268,45 @@ fn header_problem(token: &str) -> Reason {
     }
 }
 
+/// What both token checks read before they part ways: the bearer token, what it says of itself
+/// unverified (for the refusal log only), and its header, once the header's `alg` is one the door
+/// allows, its `typ` fits the door and it names a `kid`.
+struct Presented<'h> {
+    token: &'h str,
+    seen: Seen,
+    header: jsonwebtoken::Header,
+    kid: String,
+}
+
+fn presented<'h>(
+    headers: &'h HeaderMap,
+    door: Door,
+    algorithms: &[Algorithm],
+    typ_fits: impl Fn(Option<&str>) -> bool,
+) -> Result<Presented<'h>, Denial> {
+    let token = bearer(headers).map_err(|reason| Seen::default().refuse(door, reason))?;
+    let seen = Seen::from_token(token);
+    let mut header = match jsonwebtoken::decode_header(token) {
+        Ok(header) => header,
+        Err(_) => return Err(seen.refuse(door, header_problem(token))),
+    };
+    if !algorithms.contains(&header.alg) {
+        return Err(seen.refuse(door, Reason::AlgorithmNotAllowed));
+    }
+    if !typ_fits(header.typ.as_deref()) {
+        return Err(seen.refuse(door, Reason::TypNotAllowed));
+    }
+    let Some(kid) = header.kid.take().filter(|kid| !kid.is_empty()) else {
+        return Err(seen.refuse(door, Reason::KidMissing));
+    };
+    Ok(Presented {
+        token,
+        seen,
+        header,
+        kid,
+    })
+}
+
 /// The reason behind a `jsonwebtoken` failure.
 fn reason_for(kind: &ErrorKind) -> Reason {
     if matches!(kind, ErrorKind::ExpiredSignature) {
@@ -302,27 +341,17 @@ impl Inner {
         headers: &HeaderMap,
     ) -> Result<Caller, Denial> {
         let door = Door::CdsHooks;
-        let token = bearer(headers).map_err(|reason| Seen::default().refuse(door, reason))?;
-        let seen = Seen::from_token(token);
+        let Presented {
+            token,
+            seen,
+            header,
+            kid,
+        } = presented(headers, door, &CDS_HOOKS_ALGORITHMS, |typ| {
+            typ.is_some_and(|typ| typ.eq_ignore_ascii_case("JWT"))
+        })?;
+        let kid = kid.as_str();
         let refuse = |reason| seen.refuse(door, reason);
 
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| refuse(header_problem(token)))?;
-        if !CDS_HOOKS_ALGORITHMS.contains(&header.alg) {
-            return Err(refuse(Reason::AlgorithmNotAllowed));
-        }
-        if !header
-            .typ
-            .as_deref()
-            .is_some_and(|typ| typ.eq_ignore_ascii_case("JWT"))
-        {
-            return Err(refuse(Reason::TypNotAllowed));
-        }
-        let kid = header
-            .kid
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| refuse(Reason::KidMissing))?;
         let issuer = seen
             .iss
             .as_deref()
@@ -393,28 +422,22 @@ impl Inner {
 
     /// Verifies an API access token: the configured issuer and audience, then the scope.
     pub(super) async fn api(&self, door: Door, headers: &HeaderMap) -> Result<Caller, Denial> {
-        let token = bearer(headers).map_err(|reason| Seen::default().refuse(door, reason))?;
-        let seen = Seen::from_token(token);
+        // RFC 9068 access tokens are typed `at+jwt`; many servers still write `JWT` or nothing.
+        let Presented {
+            token,
+            seen,
+            header,
+            kid,
+        } = presented(headers, door, &API_ALGORITHMS, |typ| {
+            typ.is_none_or(|typ| {
+                ["JWT", "at+jwt", "application/at+jwt"]
+                    .iter()
+                    .any(|allowed| typ.eq_ignore_ascii_case(allowed))
+            })
+        })?;
+        let kid = kid.as_str();
         let refuse = |reason| seen.refuse(door, reason);
 
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| refuse(header_problem(token)))?;
-        if !API_ALGORITHMS.contains(&header.alg) {
-            return Err(refuse(Reason::AlgorithmNotAllowed));
-        }
-        // RFC 9068 access tokens are typed `at+jwt`; many servers still write `JWT` or nothing.
-        if !header.typ.as_deref().is_none_or(|typ| {
-            ["JWT", "at+jwt", "application/at+jwt"]
-                .iter()
-                .any(|allowed| typ.eq_ignore_ascii_case(allowed))
-        }) {
-            return Err(refuse(Reason::TypNotAllowed));
-        }
-        let kid = header
-            .kid
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| refuse(Reason::KidMissing))?;
         let api = self
             .api
             .as_ref()
