@@ -57,7 +57,7 @@ fn every_door_writes_one_audit_event_per_assessment_without_patient_data() {
     );
     assert_eq!(fields(0)["entity.request"], "grpc-audit-1");
     assert_eq!(fields(0)["agent.who"], "anonymous");
-    assert_eq!(fields(0)["knowledge_base_version"], "1.0.0");
+    assert_eq!(fields(0)["knowledge_base_version"], cramp_core::kb::VERSION);
     assert!(
         fields(0)["urgency"]
             .as_str()

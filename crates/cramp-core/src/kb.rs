@@ -13,9 +13,9 @@ use crate::engine::{Facts, RuleOut};
 use crate::output::{Citation, Coding, Flag, Urgency};
 pub use validate::{KbError, self_check};
 
-/// Semver of the rule set; bump the minor for a new rule, the patch for a wording fix, the major
-/// when a flag can change for the same input.
-pub const VERSION: &str = "1.0.0";
+/// Semver of the rule set; bump the minor for a new rule or a rule whose urgency changed, the
+/// patch for a wording fix, the major when a flag can change for the same input.
+pub const VERSION: &str = "1.1.0";
 
 /// Semver of the medication lexicon (`data/medication_lexicon.txt`), reported next to
 /// [`VERSION`]: bump the major when a name can change class, the minor for new entries, the patch

@@ -182,3 +182,34 @@ pub(crate) fn choose(f: &Facts<'_>, urgency: Urgency, flags: &[RiskFlag]) -> Vec
     out.push(WATCH_FOR);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::input::{CrampHistory, Sex, validate};
+    use crate::{KnowledgeBase, evaluate};
+
+    use super::*;
+
+    fn pregnant(pregnant: Option<bool>) -> crate::Assessment {
+        let mut h = CrampHistory::default();
+        h.patient.age_years = Some(31);
+        h.patient.sex = Some(Sex::Female);
+        h.patient.pregnant = pregnant;
+        let valid = validate(h, Vec::new()).unwrap();
+        evaluate(&KnowledgeBase::standard(), &valid)
+    }
+
+    /// Pregnancy is a ROUTINE pattern (outputs.md), never a reason to drop below the no-finding
+    /// default, yet the pregnant patient still gets the pregnancy advice.
+    #[test]
+    fn a_pregnant_patient_gets_the_pregnancy_advice_at_a_routine_disposition() {
+        let yes = pregnant(Some(true));
+        assert_eq!(yes.urgency, Urgency::Routine);
+        assert!(yes.self_care.iter().any(|a| a.code == PREGNANCY.code));
+        for other in [None, Some(false)] {
+            let not = pregnant(other);
+            assert_eq!(not.urgency, Urgency::Routine);
+            assert!(not.self_care.iter().all(|a| a.code != PREGNANCY.code));
+        }
+    }
+}

@@ -41,14 +41,16 @@ fn warning_signs_present(f: &Facts<'_>) -> bool {
 pub(crate) const PREGNANCY: Rule = Rule {
     meta: RuleMeta {
         id: "pattern.pregnancy_associated",
-        version: V1,
+        // 1.1.0: ROUTINE, not SELF_CARE (outputs.md lists this flag among the soon/routine
+        // patterns, and the p02 vignette allows ROUTINE); self-care advice is still given.
+        version: "1.1.0",
         title: "Pregnancy-associated cramps",
         flag: Flag::PregnancyAssociated,
-        rationale: "Leg cramps, often at night, are common in pregnancy (extra weight, circulation and hormone changes). Trials of magnesium, calcium and vitamins give inconsistent, low-certainty results, so self-care comes first. Pregnancy also raises the risk of a blood clot, so one swollen, painful leg needs same-day care.",
+        rationale: "Leg cramps, often at night, are common in pregnancy (extra weight, circulation and hormone changes). Trials of magnesium, calcium and vitamins give inconsistent, low-certainty results, so self-care comes first, with the cramps mentioned at the next antenatal visit. Pregnancy also raises the risk of a blood clot, so one swollen, painful leg needs same-day care.",
         inputs: &["patient.pregnant", "patient.pregnancy_weeks"],
         citations: &[S16, S2],
         codings: &[],
-        max_urgency: Urgency::SelfCare,
+        max_urgency: Urgency::Routine,
     },
     eval: pregnancy,
 };
@@ -61,7 +63,7 @@ fn pregnancy(f: &Facts<'_>, out: &mut RuleOut) {
     if let Some(w) = f.h.patient.pregnancy_weeks {
         evidence.push(ev_val("patient.pregnancy_weeks", w));
     }
-    out.fire(Fire::new(Urgency::SelfCare, "Cramps in pregnancy are common; self-care first, with a low threshold for same-day care if one leg swells or hurts.", evidence));
+    out.fire(Fire::new(Urgency::Routine, "Cramps in pregnancy are common; self-care first and a mention at the next antenatal visit, with a low threshold for same-day care if one leg swells or hurts.", evidence));
 }
 
 /// Frequent, sleep- or activity-disrupting cramps warrant evaluation (seed B).
