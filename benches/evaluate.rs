@@ -67,6 +67,52 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    client_certificate(c, &kb, &cases);
+}
+
+/// The gRPC port reads the caller's identity out of its client certificate (tonic hands the peer
+/// chain to each request, not to the connection). This puts the x509 parse a connection's first
+/// call pays, and the cache lookup its later calls pay, next to the `assess` they precede, in the
+/// same run, so their share of a call is a ratio.
+fn client_certificate(
+    c: &mut Criterion,
+    kb: &KnowledgeBase,
+    cases: &[(String, pb::AssessRequest)],
+) {
+    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let mut params = rcgen::CertificateParams::new(vec!["ehr-batch.example.org".to_owned()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "ehr-batch");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Example Hospital");
+    let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
+    let der = cert.der().to_vec();
+    assert!(cramp_cds::tls::certificate_identity(&der).is_some());
+
+    let mut group = c.benchmark_group("client_certificate");
+    group.bench_function("identity_from_der", |b| {
+        b.iter(|| cramp_cds::tls::certificate_identity(black_box(&der)));
+    });
+    // What a connection's later calls pay: the cache lookup by the chain's `Arc`.
+    let cache = cramp_cds::tls::IdentityCache::default();
+    let chain: cramp_cds::tls::PeerChain = std::sync::Arc::new(vec![cert.der().clone()]);
+    group.bench_function("identity_cached", |b| {
+        b.iter(|| cache.identity(black_box(std::sync::Arc::clone(&chain))));
+    });
+    if let Some((_, request)) = cases.first() {
+        group.bench_function("assess_first_vignette", |b| {
+            b.iter_batched(
+                || request.clone(),
+                |request| assess(kb, black_box(request)),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
 }
 
 // What `criterion_group!`/`criterion_main!` expand to, written out because the macros generate an

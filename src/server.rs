@@ -293,7 +293,7 @@ impl Application {
             // gRPC-Web so browser calls count as gRPC, outside the limits so refused calls count
             // too. Nothing from the message reaches either.
             .layer(crate::telemetry::grpc::GrpcTelemetryLayer)
-            .layer(ClientCertificateLayer)
+            .layer(ClientCertificateLayer::default())
             .layer(GrpcLimitLayer::new(limiter.clone()))
             .add_service(health.clone())
             .add_service(

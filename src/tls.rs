@@ -12,11 +12,12 @@
 //! that names it, rather than serving plaintext by accident.
 
 use std::{
+    collections::VecDeque,
     fmt, io,
     net::SocketAddr,
     path::{Path, PathBuf},
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex},
     task::{Context, Poll},
     time::Duration,
 };
@@ -451,14 +452,19 @@ impl axum::serve::Listener for HttpListener {
 
 /// A tower layer for the gRPC server: turns tonic's record of the TLS peer certificates into a
 /// [`ClientCertificate`] in the request's extensions, the same shape the HTTP door produces.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ClientCertificateLayer;
+#[derive(Clone, Debug, Default)]
+pub struct ClientCertificateLayer {
+    identities: Arc<IdentityCache>,
+}
 
 impl<S> tower::Layer<S> for ClientCertificateLayer {
     type Service = ClientCertificateService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ClientCertificateService { inner }
+        ClientCertificateService {
+            inner,
+            identities: Arc::clone(&self.identities),
+        }
     }
 }
 
@@ -466,6 +472,44 @@ impl<S> tower::Layer<S> for ClientCertificateLayer {
 #[derive(Clone, Debug)]
 pub struct ClientCertificateService<S> {
     inner: S,
+    identities: Arc<IdentityCache>,
+}
+
+/// How many connections' identities [`IdentityCache`] keeps.
+const IDENTITY_CACHE_CONNECTIONS: usize = 64;
+
+/// The identities of the last few connections' client certificates, so the x509 parse (about half
+/// the cost of an in-process assessment, `cargo bench --bench evaluate -- client_certificate`)
+/// happens once per connection, not once per call. tonic gives every request of a connection a
+/// clone of one `Arc` of the peer chain, so a pointer comparison finds the connection's entry;
+/// the entry holds that `Arc`, so its address cannot be reused by another chain while it lives.
+#[derive(Debug, Default)]
+pub struct IdentityCache {
+    recent: Mutex<VecDeque<(PeerChain, Option<ClientCertificate>)>>,
+}
+
+/// A connection's verified peer chain, leaf first, as tonic hands it to each request.
+pub type PeerChain = Arc<Vec<CertificateDer<'static>>>;
+
+impl IdentityCache {
+    /// The identity in `chain`'s leaf, parsed on the connection's first call only. A poisoned lock
+    /// only costs the cache: the certificate is parsed again.
+    #[must_use]
+    pub fn identity(&self, chain: PeerChain) -> Option<ClientCertificate> {
+        if let Ok(recent) = self.recent.lock()
+            && let Some((_, identity)) = recent.iter().find(|(seen, _)| Arc::ptr_eq(seen, &chain))
+        {
+            return identity.clone();
+        }
+        let identity = chain.first().and_then(|leaf| certificate_identity(leaf));
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= IDENTITY_CACHE_CONNECTIONS {
+                recent.pop_front();
+            }
+            recent.push_back((chain, identity.clone()));
+        }
+        identity
+    }
 }
 
 impl<S, B> tower::Service<axum::http::Request<B>> for ClientCertificateService<S>
@@ -487,7 +531,7 @@ where
             .extensions()
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .and_then(TlsConnectInfo::peer_certs)
-            .and_then(|chain| chain.first().and_then(|leaf| certificate_identity(leaf)));
+            .and_then(|chain| self.identities.identity(chain));
         if let Some(identity) = identity {
             request.extensions_mut().insert(identity);
         }
@@ -564,5 +608,41 @@ mod tests {
             "spiffe://cluster.local/ns/intake/sa/worker"
         );
         assert!(certificate_identity(b"not a certificate").is_none());
+    }
+
+    /// Connections never get each other's identity, however many come and go, and the cache stays
+    /// bounded while they do.
+    #[test]
+    fn each_connection_gets_its_own_identity_from_a_bounded_cache() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let chain = |name: &str| -> PeerChain {
+            let mut params = rcgen::CertificateParams::new(vec![]).unwrap();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, name);
+            Arc::new(vec![params.self_signed(&key).unwrap().der().clone()])
+        };
+        let cache = IdentityCache::default();
+        let connections: Vec<(String, PeerChain)> = (0..IDENTITY_CACHE_CONNECTIONS + 16)
+            .map(|i| {
+                let name = format!("client-{i}");
+                let chain = chain(&name);
+                (format!("CN={name}"), chain)
+            })
+            .collect();
+        for round in 0..3 {
+            for (subject, chain) in &connections {
+                let identity = cache.identity(Arc::clone(chain)).unwrap();
+                assert_eq!(&identity.subject, subject, "round {round}");
+            }
+            assert!(cache.recent.lock().unwrap().len() <= IDENTITY_CACHE_CONNECTIONS);
+        }
+        // The same certificate on a new connection (another `Arc`) is read again, not confused.
+        let again = chain("client-0");
+        assert_eq!(cache.identity(again).unwrap().subject, "CN=client-0");
+        // A chain that does not parse is remembered as "no identity", not as someone else's.
+        let garbage: PeerChain = Arc::new(vec![CertificateDer::from(b"garbage".to_vec())]);
+        assert!(cache.identity(Arc::clone(&garbage)).is_none());
+        assert!(cache.identity(garbage).is_none());
     }
 }
