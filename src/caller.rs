@@ -108,6 +108,22 @@ impl Caller {
     }
 }
 
+/// The HTTP handlers take the resolved caller as an argument, so each door resolves it the same
+/// way ([`Caller::resolve`] over the request's extensions) and none can forget the certificate.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::resolve(
+            parts.extensions.get::<Self>(),
+            parts.extensions.get::<ClientCertificate>(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ pub mod cards;
 pub mod model;
 pub mod services;
 
-use axum::{Extension, body::Bytes, extract::Path, response::Response};
+use axum::{body::Bytes, extract::Path, response::Response};
 use cramp_core::FieldViolation;
 use serde_json::{Map, Value};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
@@ -22,7 +22,7 @@ use self::{
 };
 use crate::{
     audit::Door,
-    caller::{Caller, ClientCertificate},
+    caller::Caller,
     fhir::{
         self, JsonError,
         chart::{self, Chart, Provenance},
@@ -54,14 +54,9 @@ pub async fn discovery(state: State) -> Response {
 pub async fn call(
     state: State,
     Path(id): Path<String>,
-    caller: Option<Extension<Caller>>,
-    certificate: Option<Extension<ClientCertificate>>,
+    caller: Caller,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let caller = Caller::resolve(
-        caller.as_ref().map(|Extension(c)| c),
-        certificate.as_ref().map(|Extension(c)| c),
-    );
     let service = services::find(&id).ok_or(HttpError::NotFound)?;
     tracing::Span::current().record("service", service.id);
     let request: HookRequest = fhir::from_json(&body)?;

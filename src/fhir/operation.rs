@@ -5,7 +5,7 @@
 //! `condition`, `observation` and `patient` resources) and answers with a `collection` Bundle.
 //! Errors are `OperationOutcome`s naming JSON paths or linkIds, never values.
 
-use axum::{Extension, body::Bytes, response::Response};
+use axum::{body::Bytes, response::Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     audit::Door,
-    caller::{Caller, ClientCertificate},
+    caller::Caller,
     http::{FHIR_JSON, HttpError, State, json},
 };
 
@@ -57,14 +57,9 @@ struct Inputs {
 #[tracing::instrument(name = "cramp_assess", skip_all)]
 pub async fn cramp_assess(
     state: State,
-    caller: Option<Extension<Caller>>,
-    certificate: Option<Extension<ClientCertificate>>,
+    caller: Caller,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let caller = Caller::resolve(
-        caller.as_ref().map(|Extension(c)| c),
-        certificate.as_ref().map(|Extension(c)| c),
-    );
     let parameters: Parameters = from_json(&body)?;
     let inputs = read_parameters(&parameters)?;
     let Some(response) = inputs.response else {
