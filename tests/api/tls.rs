@@ -7,6 +7,21 @@ use crate::{
     pki::Pki,
 };
 
+/// Whether a gRPC client is turned away: its connection fails, or its first call does (with TLS
+/// 1.3 a refused client certificate is only reported once the client sends).
+async fn assess_refused(
+    channel: Result<tonic::transport::Channel, tonic::transport::Error>,
+    request_id: &str,
+) -> bool {
+    match channel {
+        Err(_) => true,
+        Ok(channel) => CrampAssessmentServiceClient::new(channel)
+            .assess(minimal_request(request_id))
+            .await
+            .is_err(),
+    }
+}
+
 #[tokio::test]
 async fn tls_serves_both_ports_and_plaintext_is_refused() {
     let pki = Pki::new();
@@ -32,13 +47,7 @@ async fn tls_serves_both_ports_and_plaintext_is_refused() {
         .unwrap()
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(5));
-    let refused = match plaintext.connect().await {
-        Err(_) => true,
-        Ok(channel) => CrampAssessmentServiceClient::new(channel)
-            .assess(minimal_request("plain"))
-            .await
-            .is_err(),
-    };
+    let refused = assess_refused(plaintext.connect().await, "plain").await;
     assert!(refused, "plaintext gRPC must not be served on the TLS port");
 
     // Nor can a plaintext HTTP/1.1 request reach the HTTP door.
@@ -75,13 +84,7 @@ async fn mutual_tls_refuses_clients_without_a_certificate() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
     // Without one: refused on both ports.
-    let refused = match pki.grpc_channel(app.addr, None).await {
-        Err(_) => true,
-        Ok(channel) => CrampAssessmentServiceClient::new(channel)
-            .assess(minimal_request("mtls-none"))
-            .await
-            .is_err(),
-    };
+    let refused = assess_refused(pki.grpc_channel(app.addr, None).await, "mtls-none").await;
     assert!(refused, "gRPC without a client certificate must be refused");
     let http = pki.https_get(app.http_addr, "/about", None).await;
     assert!(
@@ -92,13 +95,11 @@ async fn mutual_tls_refuses_clients_without_a_certificate() {
 
     // A certificate from another CA is refused too.
     let stranger = Pki::new().leaf("stranger", false);
-    let refused = match pki.grpc_channel(app.addr, Some(&stranger)).await {
-        Err(_) => true,
-        Ok(channel) => CrampAssessmentServiceClient::new(channel)
-            .assess(minimal_request("mtls-stranger"))
-            .await
-            .is_err(),
-    };
+    let refused = assess_refused(
+        pki.grpc_channel(app.addr, Some(&stranger)).await,
+        "mtls-stranger",
+    )
+    .await;
     assert!(refused, "a certificate from an unknown CA must be refused");
     app.stop().await;
 }
