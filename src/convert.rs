@@ -40,6 +40,7 @@ pub fn history_from_pb(
         medications: medications.into_iter().map(medication_from_pb).collect(),
         lifestyle: lifestyle_from_pb(&mut decoder, lifestyle.unwrap_or_default()),
         findings: findings_from_pb(&mut decoder, findings.unwrap_or_default()),
+        unread_inputs: Vec::new(),
     };
     (history, decoder.violations)
 }
@@ -116,6 +117,8 @@ pub fn assessment_to_pb_view(assessment: &cramp_core::Assessment, view: View) ->
         workups,
         self_care,
         missing_information,
+        possible_flags,
+        unread_inputs,
         knowledge_base_version,
     } = assessment;
     pb::Assessment {
@@ -135,6 +138,28 @@ pub fn assessment_to_pb_view(assessment: &cramp_core::Assessment, view: View) ->
         knowledge_base_version: (*knowledge_base_version).to_owned(),
         // The lexicon is compiled in beside the rules, so this build's lexicon produced it.
         medication_lexicon_version: cramp_core::kb::MEDICATION_LEXICON_VERSION.to_owned(),
+        possible_flags: possible_flags
+            .iter()
+            .map(|p| possible_flag_to_pb(p, view))
+            .collect(),
+        unread_inputs: unread_inputs.iter().map(unread_input_to_pb).collect(),
+    }
+}
+
+fn possible_flag_to_pb(possible: &cramp_core::PossibleFlag, view: View) -> pb::PossibleRiskFlag {
+    let cramp_core::PossibleFlag { risk, settled_by } = possible;
+    pb::PossibleRiskFlag {
+        flag: Some(risk_flag_to_pb(risk, view)),
+        settled_by: settled_by.iter().map(|f| (*f).to_owned()).collect(),
+    }
+}
+
+/// Unread inputs are kept in both views: they say what the assessment did not use.
+fn unread_input_to_pb(unread: &cramp_core::UnreadInput) -> pb::UnreadInput {
+    let cramp_core::UnreadInput { item, reason } = unread;
+    pb::UnreadInput {
+        item: item.clone(),
+        reason: reason.clone(),
     }
 }
 
@@ -352,7 +377,8 @@ fn symptoms_from_pb(d: &mut Decoder, symptoms: pb::Symptoms) -> cramp_core::Symp
             palpitations, fainting, reduced_urine_output, urination_changes, ankle_swelling,
             metallic_taste, itching, unexplained_weight_change, persistent_fatigue, thirst,
             dry_mouth, dizziness_on_standing, generalized_muscle_aches, muscle_stiffness,
-            cold_intolerance, weight_gain, constipation, confusion,
+            cold_intolerance, weight_gain, constipation, confusion, weakness_getting_worse,
+            muscle_twitching, muscle_wasting, speech_or_swallowing_difficulty,
         }
         enums { leg_swelling, urine_color }
         lists {}

@@ -71,7 +71,9 @@ impl CardGroup {
             | Flag::SkinInfectionSuspected
             | Flag::HeatIllnessOrSevereDehydration => Self::RedFlags,
             Flag::PadPattern | Flag::PadRiskProfile => Self::Vascular,
-            Flag::NeurogenicClaudication | Flag::PeripheralNeuropathy => Self::Neuro,
+            Flag::NeurogenicClaudication
+            | Flag::PeripheralNeuropathy
+            | Flag::NeuromuscularWeakness => Self::Neuro,
             Flag::KidneyDiseaseSigns
             | Flag::DialysisAssociated
             | Flag::ElectrolyteImbalanceRisk

@@ -224,6 +224,8 @@ mod assessment_json {
             workups,
             self_care,
             missing_information,
+            possible_flags,
+            unread_inputs,
             knowledge_base_version,
         } = a;
         let mut o = Object::open(out);
@@ -275,6 +277,20 @@ mod assessment_json {
             "medication_lexicon_version",
             cramp_core::kb::MEDICATION_LEXICON_VERSION,
         );
+        each(&mut o, "possible_flags", possible_flags, |p, out| {
+            let cramp_core::PossibleFlag { risk, settled_by } = p;
+            let mut o = Object::open(out);
+            core_flag(risk, view, o.key("flag"));
+            o.list("settled_by", settled_by, |field, out| string(field, out));
+            o.close();
+        });
+        each(&mut o, "unread_inputs", unread_inputs, |u, out| {
+            let cramp_core::UnreadInput { item, reason } = u;
+            let mut o = Object::open(out);
+            o.text("item", item);
+            o.text("reason", reason);
+            o.close();
+        });
         o.close();
     }
 

@@ -207,6 +207,8 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
         workups,
         self_care,
         missing_information: missing,
+        possible_flags: Vec::new(),
+        unread_inputs: history.history().unread_inputs.clone(),
         knowledge_base_version: kb.version(),
     }
 }

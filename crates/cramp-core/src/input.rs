@@ -112,6 +112,27 @@ pub struct CrampHistory {
     pub lifestyle: Lifestyle,
     /// Clinician-entered findings and labs.
     pub findings: Findings,
+    /// Answers or chart items the adapter could not read (clinical-reference.md g.1): their
+    /// fields stay absent, so they are unknown and never "no", and the assessment names them so a
+    /// clinician knows what was not used.
+    pub unread_inputs: Vec<UnreadInput>,
+}
+
+/// An answer or chart item an adapter could not read.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnreadInput {
+    /// Where it was: an intake field path or linkId (`symptoms.fever`), or a chart item
+    /// (`Condition/abc.code`).
+    pub item: String,
+    /// Why it was not used, in words a clinician reads (never the submitted value).
+    pub reason: String,
+}
+
+impl fmt::Debug for UnreadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A chart item can name a patient's resource; show neither part in logs.
+        f.debug_struct("UnreadInput").finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for CrampHistory {
@@ -240,6 +261,10 @@ pub struct Symptoms {
     pub weight_gain: Option<bool>,
     pub constipation: Option<bool>,
     pub confusion: Option<bool>,
+    pub weakness_getting_worse: Option<bool>,
+    pub muscle_twitching: Option<bool>,
+    pub muscle_wasting: Option<bool>,
+    pub speech_or_swallowing_difficulty: Option<bool>,
 }
 
 /// Medical history; each `None` means not asked.

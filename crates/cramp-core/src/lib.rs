@@ -61,8 +61,8 @@ pub use engine::{Detail, evaluate, evaluate_with};
 pub use input::{
     ActivityLevel, CkdStage, Conditions, Context, CrampHistory, Cramps, Diabetes, FieldViolation,
     Findings, InputError, Labs, Laterality, Lifestyle, Location, Medication, Patient, Pulses,
-    Relief, Sensation, Sex, Smoking, Swelling, Symptoms, Thyroid, UrineColor, ValidHistory,
-    validate,
+    Relief, Sensation, Sex, Smoking, Swelling, Symptoms, Thyroid, UnreadInput, UrineColor,
+    ValidHistory, validate,
 };
 pub use kb::{KnowledgeBase, RuleMeta};
 pub use meds::{
@@ -71,6 +71,6 @@ pub use meds::{
 };
 pub use output::{
     Assessment, Citation, Coding, DrugClass, Evidence, EvidenceStrength, Flag, MedicationFinding,
-    MedicationMatch, MissingInformation, RiskFlag, SelfCareAdvice, SuggestedWorkup, Urgency,
-    Workup,
+    MedicationMatch, MissingInformation, PossibleFlag, RiskFlag, SelfCareAdvice, SuggestedWorkup,
+    Urgency, Workup,
 };

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::input::UnreadInput;
 use crate::names::named_enum;
 
 named_enum! {
@@ -57,6 +58,7 @@ named_enum! {
         BenignNocturnalCramps = "FLAG_BENIGN_NOCTURNAL_CRAMPS",
         ExerciseAssociatedCramps = "FLAG_EXERCISE_ASSOCIATED_CRAMPS",
         PosturalOrSedentaryTriggers = "FLAG_POSTURAL_OR_SEDENTARY_TRIGGERS",
+        NeuromuscularWeakness = "FLAG_NEUROMUSCULAR_WEAKNESS",
     }
 }
 
@@ -304,6 +306,21 @@ pub struct MissingInformation {
     pub why: &'static str,
 }
 
+/// A red flag the answers neither establish nor exclude (clinical-reference.md g.1): at least one
+/// of its specific signs is present and only unknown answers stand between it and firing.
+///
+/// Kept apart from [`Assessment::flags`] so that no client can mistake it for an established
+/// finding, and so that no door can drop it silently.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PossibleFlag {
+    /// The flag as it would fire were the unknown answers "yes": its `urgency` is the urgency it
+    /// would carry, its evidence the specific signs present.
+    pub risk: RiskFlag,
+    /// The unknown field paths whose answers would settle it, most decisive first; they lead
+    /// [`Assessment::missing_information`].
+    pub settled_by: Vec<&'static str>,
+}
+
 /// The assessment of one history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assessment {
@@ -319,8 +336,12 @@ pub struct Assessment {
     pub workups: Vec<SuggestedWorkup>,
     /// Self-care chosen for this patient, plus what to watch for.
     pub self_care: Vec<SelfCareAdvice>,
-    /// What would sharpen the assessment.
+    /// What would sharpen the assessment; the fields that settle a possible red flag come first.
     pub missing_information: Vec<MissingInformation>,
+    /// Red flags that cannot be excluded (g.1), most urgent first, then catalog order.
+    pub possible_flags: Vec<PossibleFlag>,
+    /// Inputs the service could not read, echoed from the history: treated as unknown.
+    pub unread_inputs: Vec<UnreadInput>,
     /// Semver of the rule set.
     pub knowledge_base_version: &'static str,
 }
