@@ -9,12 +9,13 @@ pub(crate) mod facts;
 use std::borrow::Cow;
 
 pub(crate) use facts::Facts;
+use facts::Reading;
 
-use crate::input::ValidHistory;
-use crate::kb::{KnowledgeBase, codes};
+use crate::input::{ValidHistory, fields};
+use crate::kb::{KnowledgeBase, Rule, certainty, codes};
 use crate::output::{
-    Assessment, Coding, Evidence, Flag, MissingInformation, RiskFlag, SuggestedWorkup, Urgency,
-    Workup,
+    Assessment, Coding, Evidence, Flag, MissingInformation, PossibleFlag, RiskFlag,
+    SuggestedWorkup, Urgency, Workup,
 };
 use crate::self_care;
 
@@ -156,10 +157,14 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
         }
     }
 
-    // (e.10) A reassuring label beside a red flag misleads, so benign labels go when one fires.
-    // (e.7, S13) "Isolated typical nocturnal cramps" are only isolated when nothing else needs a
-    // visit within two weeks, so that label also goes beside any SOON-or-worse pattern.
-    let red = flags.iter().any(|(f, _)| f.flag.is_red_flag());
+    // (g.1) Red flags the answers do not establish but cannot exclude.
+    let (possible, possible_missing) = possible_flags(kb, &facts, &flags, prose);
+
+    // (e.10) A reassuring label beside a red flag misleads, so benign labels go when one fires or
+    // cannot be excluded (g.1). (e.7, S13) "Isolated typical nocturnal cramps" are only isolated
+    // when nothing else needs a visit within two weeks, so that label also goes beside any
+    // SOON-or-worse pattern.
+    let red = flags.iter().any(|(f, _)| f.flag.is_red_flag()) || !possible.is_empty();
     let soon_or_worse = flags
         .iter()
         .any(|(f, _)| !f.flag.is_benign() && f.urgency <= Urgency::Soon);
@@ -169,35 +174,68 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
 
     flags.sort_by(|(a, _), (b, _)| a.urgency.cmp(&b.urgency).then(a.flag.cmp(&b.flag)));
 
-    let urgency = flags.first().map_or(Urgency::Routine, |(f, _)| f.urgency);
-    let urgency_rationale = match flags.first() {
+    let established = flags.first().map_or(Urgency::Routine, |(f, _)| f.urgency);
+    // (g.1) A possible red flag makes the overall urgency at least URGENT, never EMERGENCY: unknown
+    // answers alone never call an ambulance.
+    let urgency = if possible.is_empty() {
+        established
+    } else {
+        established.min(Urgency::Urgent)
+    };
+    let urgency_rationale = match (flags.first(), possible.first()) {
         _ if !prose => String::new(),
-        Some((f, _)) => format!(
-            "{} set by {} ({}): {}",
-            urgency.name(),
-            f.flag.name(),
+        (_, Some((p, _))) if urgency < established || flags.is_empty() => format!(
+            "{}: {} cannot be excluded. A specific sign is present and the answers that would settle it are unknown; ask them first (if confirmed it would be {}).",
+            urgency_words(urgency),
+            p.risk.title,
+            urgency_words(p.risk.urgency).to_lowercase()
+        ),
+        (Some((f, _)), _) => format!(
+            "{}: set by {}: {}",
+            urgency_words(urgency),
             f.title,
             first_sentence(&f.rationale)
         ),
-        None => format!(
+        (None, _) => format!(
             "{}: no specific pattern was recognised from the answers given; review at the next planned visit (no finding is not the same as reassurance).",
-            Urgency::Routine.name()
+            urgency_words(Urgency::Routine)
         ),
     };
 
     let workups = if urgency == Urgency::Emergency {
         vec![emergency_workup(&flags, prose)]
     } else {
-        merge_workups(&flags, prose)
+        // A possible flag's own work-up (e.g. a same-day duplex for a possible DVT) joins the
+        // list at the urgency it carries while unsettled, never as emergency care.
+        let mut asking: Vec<Fired> = Vec::with_capacity(flags.len() + possible.len());
+        asking.extend(flags.iter().cloned());
+        for (p, ws) in &possible {
+            let mut risk = p.risk.clone();
+            risk.urgency = risk.urgency.max(Urgency::Urgent);
+            let ws = ws
+                .iter()
+                .filter(|(w, _)| *w != Workup::EmergencyCare)
+                .cloned()
+                .collect();
+            asking.push((risk, ws));
+        }
+        merge_workups(&asking, prose)
     };
 
     let risk_flags: Vec<RiskFlag> = flags.into_iter().map(|(f, _)| f).collect();
     let self_care = self_care::choose(&facts, urgency, &risk_flags);
+    // The questions that settle a possible red flag lead (g.1).
+    let mut missing = {
+        let mut all = possible_missing;
+        all.extend(missing);
+        all
+    };
     dedup_missing(&mut missing);
     if urgency == Urgency::Emergency {
         // Nothing outranks an emergency, and more questions only delay care.
         missing.clear();
     }
+    let possible_flags = possible.into_iter().map(|(p, _)| p).collect();
 
     Assessment {
         urgency,
@@ -207,9 +245,109 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
         workups,
         self_care,
         missing_information: missing,
-        possible_flags: Vec::new(),
+        possible_flags,
         unread_inputs: history.history().unread_inputs.clone(),
         knowledge_base_version: kb.version(),
+    }
+}
+
+/// The urgency in a clinician's words (g.8: no internal enum names in clinician-facing text).
+fn urgency_words(u: Urgency) -> &'static str {
+    match u {
+        Urgency::Emergency => "Emergency (emergency services or the emergency department now)",
+        Urgency::Urgent => "Urgent (same day)",
+        Urgency::Soon => "Soon (within days to two weeks)",
+        Urgency::Routine => "Routine (next planned visit)",
+        Urgency::SelfCare => "Self-care (no visit needed)",
+    }
+}
+
+/// (g.1) Each red-flag rule that did not fire is judged again with every unknown answer read as
+/// "yes". It is *possible* when that reading fires and one of its specific signs (the g.1 table)
+/// is present; the questions that would settle it are returned to lead `missing_information`.
+fn possible_flags(
+    kb: &KnowledgeBase,
+    facts: &Facts<'_>,
+    established: &[Fired],
+    prose: bool,
+) -> (Vec<(PossibleFlag, Vec<WorkupRequest>)>, Vec<MissingInformation>) {
+    let mut possible: Vec<(PossibleFlag, Vec<WorkupRequest>)> = Vec::new();
+    let mut missing = Vec::new();
+    let open = facts.reading_as(Reading::CannotExclude);
+    let mut known: Option<Vec<&'static str>> = None;
+    for rule in kb.entries() {
+        let flag = rule.meta.flag;
+        if established.iter().any(|(f, _)| f.flag == flag) {
+            continue;
+        }
+        let Some(row) = certainty::of(flag) else {
+            continue;
+        };
+        let signs = (row.signs)(facts.h);
+        if signs.is_empty() {
+            continue;
+        }
+        let mut out = RuleOut::default();
+        (rule.eval)(&open, &mut out);
+        let Some(fire) = out.fire else {
+            continue;
+        };
+        let known = known.get_or_insert_with(|| fields::known_paths(facts.h));
+        let mut settled_by: Vec<&'static str> = Vec::new();
+        for s in row.settle.iter().filter(|s| !known.contains(&s.field)) {
+            settled_by.push(s.field);
+            missing.push(MissingInformation {
+                field: s.field,
+                question: s.question,
+                why: s.why,
+            });
+        }
+        for input in rule.meta.inputs {
+            if !known.contains(input) && !settled_by.contains(input) {
+                settled_by.push(input);
+            }
+        }
+        possible.push((
+            PossibleFlag {
+                risk: possible_risk(rule, fire.urgency, signs, prose),
+                settled_by,
+            },
+            fire.workups,
+        ));
+    }
+    possible.sort_by(|(a, _), (b, _)| {
+        a.risk
+            .urgency
+            .cmp(&b.risk.urgency)
+            .then(a.risk.flag.cmp(&b.risk.flag))
+    });
+    (possible, missing)
+}
+
+/// The flag as it would fire, with the specific signs present as its evidence.
+fn possible_risk(rule: &Rule, would_be: Urgency, signs: Vec<Evidence>, prose: bool) -> RiskFlag {
+    RiskFlag {
+        flag: rule.meta.flag,
+        urgency: would_be,
+        title: rule.meta.title,
+        rationale: if prose {
+            format!(
+                "Not established, and it cannot be excluded: a specific sign is present and the answers that would settle it are unknown. If confirmed this would be {}; until those questions are answered, assess the same day. {}",
+                urgency_words(would_be).to_lowercase(),
+                rule.meta.rationale
+            )
+        } else {
+            String::new()
+        },
+        evidence: signs,
+        rule_id: rule.meta.id,
+        rule_version: rule.meta.version,
+        citations: if prose {
+            rule.meta.citations.to_vec()
+        } else {
+            Vec::new()
+        },
+        codings: rule.meta.codings.to_vec(),
     }
 }
 

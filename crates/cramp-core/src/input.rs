@@ -7,6 +7,7 @@
 //! These types hold patient data, so their `Debug` is redacting: a history can be logged by
 //! accident without leaking an answer.
 
+pub(crate) mod fields;
 mod validate;
 
 use std::fmt;

@@ -4,6 +4,7 @@
 //! ([`RuleMeta`]) is plain data that the `kb` command, the `GetKnowledgeBase` RPC and every flag
 //! carry, so a clinician can review the basis of each recommendation.
 
+pub(crate) mod certainty;
 pub mod codes;
 mod rules;
 pub mod sources;
@@ -15,7 +16,7 @@ pub use validate::{KbError, self_check};
 
 /// Semver of the rule set; bump the minor for a new rule or a rule whose urgency changed, the
 /// patch for a wording fix, the major when a flag can change for the same input.
-pub const VERSION: &str = "1.1.0";
+pub const VERSION: &str = "2.0.0";
 
 /// Semver of the medication lexicon (`data/medication_lexicon.txt`), reported next to
 /// [`VERSION`]: bump the major when a name can change class, the minor for new entries, the patch

@@ -24,7 +24,7 @@ proptest! {
         prop_assert!(!a.urgency_rationale.is_empty());
         // Workups trace back to flags that fired; every flag comes from a catalog rule.
         for w in &a.workups {
-            prop_assert!(w.for_flags.iter().all(|f| a.flags.iter().any(|r| r.flag == *f)));
+            prop_assert!(w.for_flags.iter().all(|f| a.flags.iter().any(|r| r.flag == *f) || a.possible_flags.iter().any(|p| p.risk.flag == *f)));
         }
         for f in &a.flags {
             prop_assert!(KnowledgeBase::standard().rule(f.rule_id).is_some());

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use crate::engine::Detail;
-use crate::input::{Context, CrampHistory, Diabetes, Laterality, Smoking};
+use crate::input::{Context, CrampHistory, Diabetes, Laterality, Smoking, Swelling};
 use crate::meds::{self, Recognised};
 use crate::output::{DrugClass, Evidence, MedicationFinding};
 
@@ -120,11 +120,26 @@ impl Score {
     }
 }
 
+/// How a rule reads an answer that was not given (clinical-reference.md g.1).
+///
+/// A red-flag rule is written once and judged under both readings: what the answers establish,
+/// and what they cannot exclude. Rules ask the [`Facts`] (`f.yes`, `f.is`, `f.at_least`...) so
+/// that the reading, not the rule author, decides what an unknown means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Unknown reads as "no": what the answers establish.
+    Established,
+    /// Unknown reads as "yes" (every unknown enum as any value, every unknown number as any
+    /// number): what the answers cannot exclude.
+    CannotExclude,
+}
+
 /// Everything the rules read, derived from one validated history.
 pub(crate) struct Facts<'a> {
     pub(crate) h: &'a CrampHistory,
-    meds: Vec<Recognised>,
+    meds: Cow<'a, [Recognised]>,
     detail: Detail,
+    reading: Reading,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -137,10 +152,57 @@ impl<'a> Facts<'a> {
     pub(crate) fn new(h: &'a CrampHistory, detail: Detail) -> Self {
         Self {
             h,
-            meds: meds::recognise(&h.medications),
+            meds: Cow::Owned(meds::recognise(&h.medications)),
             detail,
+            reading: Reading::Established,
         }
     }
+
+    /// The same facts under another reading of unknown answers; the medications are shared.
+    pub(crate) fn reading_as(&self, reading: Reading) -> Facts<'_> {
+        Facts {
+            h: self.h,
+            meds: Cow::Borrowed(&self.meds),
+            detail: self.detail,
+            reading,
+        }
+    }
+
+    /// Whether this is the "cannot exclude" reading.
+    pub(crate) fn cannot_exclude(&self) -> bool {
+        self.reading == Reading::CannotExclude
+    }
+
+    /// A yes/no answer under this reading: yes is yes, no is no, unknown is the reading's.
+    pub(crate) fn yes(&self, v: Option<bool>) -> bool {
+        v.unwrap_or(self.cannot_exclude())
+    }
+
+    /// An enum answer equals `want`; unknown counts only under the "cannot exclude" reading.
+    pub(crate) fn is<T: PartialEq>(&self, v: Option<T>, want: T) -> bool {
+        v.map_or(self.cannot_exclude(), |x| x == want)
+    }
+
+    /// An enum answer is one of `want`; unknown counts only under the "cannot exclude" reading.
+    pub(crate) fn one_of<T: PartialEq>(&self, v: Option<T>, want: &[T]) -> bool {
+        v.map_or(self.cannot_exclude(), |x| want.contains(&x))
+    }
+
+    /// A number is at least `t`; an unknown number could be, under the "cannot exclude" reading.
+    pub(crate) fn at_least<T: PartialOrd>(&self, v: Option<T>, t: T) -> bool {
+        v.map_or(self.cannot_exclude(), |x| x >= t)
+    }
+
+    /// A number is above `t`; an unknown number could be, under the "cannot exclude" reading.
+    pub(crate) fn above<T: PartialOrd>(&self, v: Option<T>, t: T) -> bool {
+        v.map_or(self.cannot_exclude(), |x| x > t)
+    }
+
+    /// A number is at most `t`; an unknown number could be, under the "cannot exclude" reading.
+    pub(crate) fn at_most<T: PartialOrd>(&self, v: Option<T>, t: T) -> bool {
+        v.map_or(self.cannot_exclude(), |x| x <= t)
+    }
+
 
     /// Whether rationales are wanted ([`Detail::Full`]); rules skip formatting text otherwise.
     pub(crate) fn prose(&self) -> bool {
@@ -269,103 +331,111 @@ impl<'a> Facts<'a> {
         None
     }
 
-    /// Wells DVT score (S20, 2003 two-level version). The "-2 if an alternative diagnosis is at
-    /// least as likely" item is never applied: the service cannot judge it, and leaving it out can
-    /// only keep the score higher (missing data never lowers urgency).
+    /// Constant pain, the "calf pain" of g.3 that makes a tender calf a Wells item: a cramp comes
+    /// and goes, so a cramp alone is not it.
+    pub(crate) fn constant_pain(&self) -> bool {
+        let c = &self.h.cramps;
+        self.yes(c.persistent_pain) || self.yes(c.pain_out_of_proportion)
+    }
+
+    /// Wells DVT score (S20, 2003 two-level version), from the items the answers establish (g.3)
+    /// under this reading. The "-2 if an alternative diagnosis is at least as likely" item is never
+    /// applied: the service cannot judge it, and leaving it out can only keep the score higher
+    /// (missing data never lowers urgency). The tenderness item is deep-vein tenderness on
+    /// examination, or a tender calf with constant pain (g.3), counted once.
     pub(crate) fn wells_dvt(&self) -> Score {
         let c = &self.h.conditions;
         let s = &self.h.symptoms;
         let f = &self.h.findings;
         let mut sc = Score::default();
-        sc.add(1.0, "conditions.active_cancer", yes(c.active_cancer));
-        sc.add(
-            1.0,
-            "conditions.leg_paralysis_or_paresis",
-            yes(c.leg_paralysis_or_paresis),
-        );
+        sc.add(1.0, "conditions.active_cancer", self.yes(c.active_cancer));
+        let paresis = self.yes(c.leg_paralysis_or_paresis);
+        sc.add(1.0, "conditions.leg_paralysis_or_paresis", paresis);
         sc.add(
             1.0,
             "conditions.leg_cast_or_recent_leg_fracture",
-            !yes(c.leg_paralysis_or_paresis) && yes(c.leg_cast_or_recent_leg_fracture),
+            !paresis && self.yes(c.leg_cast_or_recent_leg_fracture),
         );
-        sc.add(
-            1.0,
-            "conditions.bedridden_3_days_or_more",
-            yes(c.bedridden_3_days_or_more),
-        );
+        let bedridden = self.yes(c.bedridden_3_days_or_more);
+        sc.add(1.0, "conditions.bedridden_3_days_or_more", bedridden);
         sc.add(
             1.0,
             "conditions.recent_surgery",
-            !yes(c.bedridden_3_days_or_more) && yes(c.recent_surgery),
+            !bedridden && self.yes(c.recent_surgery),
         );
+        let deep = self.yes(f.deep_vein_tenderness);
+        sc.add(1.0, "findings.deep_vein_tenderness", deep);
         sc.add(
             1.0,
-            "findings.deep_vein_tenderness",
-            yes(f.deep_vein_tenderness),
+            "symptoms.calf_tenderness",
+            !deep && self.yes(s.calf_tenderness) && self.constant_pain(),
         );
-        if s.leg_swelling == Some(crate::input::Swelling::OneLeg) {
-            sc.points += 1.0;
-            sc.items.push(ev_val(
-                "symptoms.leg_swelling",
-                crate::input::Swelling::OneLeg.name(),
-            ));
-        }
-        if let Some(d) = f.calf_circumference_difference_cm
-            && d > 3.0
-        {
+        if self.is(s.leg_swelling, Swelling::OneLeg) {
             sc.points += 1.0;
             sc.items
-                .push(ev_val("findings.calf_circumference_difference_cm", d));
+                .push(ev_val("symptoms.leg_swelling", Swelling::OneLeg.name()));
+        }
+        if self.above(f.calf_circumference_difference_cm, 3.0) {
+            sc.points += 1.0;
+            if let Some(d) = f.calf_circumference_difference_cm {
+                sc.items
+                    .push(ev_val("findings.calf_circumference_difference_cm", d));
+            }
         }
         sc.add(
             1.0,
             "findings.pitting_edema_symptomatic_leg",
-            yes(f.pitting_edema_symptomatic_leg),
+            self.yes(f.pitting_edema_symptomatic_leg),
         );
         sc.add(
             1.0,
             "findings.collateral_superficial_veins",
-            yes(f.collateral_superficial_veins),
+            self.yes(f.collateral_superficial_veins),
         );
-        sc.add(1.0, "conditions.prior_dvt_or_pe", yes(c.prior_dvt_or_pe));
+        sc.add(1.0, "conditions.prior_dvt_or_pe", self.yes(c.prior_dvt_or_pe));
         sc
     }
 
     /// Clinical signs of a DVT in one leg: the Wells examination items plus seed A's redness,
-    /// warmth or tenderness with persistent pain. Empty when there are none.
+    /// warmth or tenderness with constant pain. Empty when there are none.
     pub(crate) fn dvt_signs(&self) -> Vec<Evidence> {
         let s = &self.h.symptoms;
         let fi = &self.h.findings;
         let c = &self.h.cramps;
         let mut e = Vec::new();
-        if s.leg_swelling == Some(crate::input::Swelling::OneLeg) {
-            e.push(ev_val(
-                "symptoms.leg_swelling",
-                crate::input::Swelling::OneLeg.name(),
-            ));
+        if self.is(s.leg_swelling, Swelling::OneLeg) {
+            e.push(ev_val("symptoms.leg_swelling", Swelling::OneLeg.name()));
         }
-        e.extend(trues(&[
+        for (field, v) in [
             ("findings.deep_vein_tenderness", fi.deep_vein_tenderness),
             (
                 "findings.pitting_edema_symptomatic_leg",
                 fi.pitting_edema_symptomatic_leg,
             ),
-        ]));
-        if let Some(d) = fi.calf_circumference_difference_cm.filter(|d| *d > 3.0) {
-            e.push(ev_val("findings.calf_circumference_difference_cm", d));
+        ] {
+            if self.yes(v) {
+                e.push(ev(field));
+            }
         }
-        let local = trues(&[
+        if self.above(fi.calf_circumference_difference_cm, 3.0) {
+            // Under the "cannot exclude" reading an unknown measure counts; its evidence says so.
+            e.push(match fi.calf_circumference_difference_cm {
+                Some(d) => ev_val("findings.calf_circumference_difference_cm", d),
+                None => ev_val("findings.calf_circumference_difference_cm", "unknown"),
+            });
+        }
+        let local = [
             ("symptoms.calf_tenderness", s.calf_tenderness),
             ("symptoms.calf_redness", s.calf_redness),
             ("symptoms.calf_warmth", s.calf_warmth),
-        ]);
-        let constant = trues(&[
+        ];
+        let constant = [
             ("cramps.persistent_pain", c.persistent_pain),
             ("cramps.pain_out_of_proportion", c.pain_out_of_proportion),
-        ]);
-        if !local.is_empty() && !constant.is_empty() {
-            e.extend(local);
-            e.extend(constant);
+        ];
+        if local.iter().any(|(_, v)| self.yes(*v)) && constant.iter().any(|(_, v)| self.yes(*v)) {
+            e.extend(trues(&local));
+            e.extend(trues(&constant));
         }
         e
     }
@@ -386,24 +456,20 @@ impl<'a> Facts<'a> {
             sc.points += 1.5;
             sc.items.push(ev_val("findings.heart_rate_bpm", hr));
         }
-        let immobile = yes(c.bedridden_3_days_or_more) || yes(c.recent_surgery);
-        sc.add(
-            1.5,
-            "conditions.bedridden_3_days_or_more",
-            yes(c.bedridden_3_days_or_more),
-        );
+        let bedridden = self.yes(c.bedridden_3_days_or_more);
+        sc.add(1.5, "conditions.bedridden_3_days_or_more", bedridden);
         sc.add(
             1.5,
             "conditions.recent_surgery",
-            !yes(c.bedridden_3_days_or_more) && immobile,
+            !bedridden && self.yes(c.recent_surgery),
         );
-        sc.add(1.5, "conditions.prior_dvt_or_pe", yes(c.prior_dvt_or_pe));
+        sc.add(1.5, "conditions.prior_dvt_or_pe", self.yes(c.prior_dvt_or_pe));
         sc.add(
             1.0,
             "symptoms.coughing_blood",
-            yes(self.h.symptoms.coughing_blood),
+            self.yes(self.h.symptoms.coughing_blood),
         );
-        sc.add(1.0, "conditions.active_cancer", yes(c.active_cancer));
+        sc.add(1.0, "conditions.active_cancer", self.yes(c.active_cancer));
         sc
     }
 }

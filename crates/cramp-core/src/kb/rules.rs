@@ -11,6 +11,8 @@ mod red_flags;
 mod vascular;
 
 use super::Rule;
+pub(crate) use metabolic::{CA_LOW, K_LOW, MG_LOW};
+pub(crate) use red_flags::CK_MARKED_U_L;
 
 /// Every rule, in catalog order (red flags first, as in outputs.md).
 pub(crate) const ALL: &[Rule] = &[
@@ -29,6 +31,7 @@ pub(crate) const ALL: &[Rule] = &[
     vascular::PAD_RISK_PROFILE,
     neuro::NEUROGENIC_CLAUDICATION,
     neuro::PERIPHERAL_NEUROPATHY,
+    neuro::NEUROMUSCULAR_WEAKNESS,
     metabolic::KIDNEY_DISEASE_SIGNS,
     metabolic::DIALYSIS,
     medications::MEDICATION_ASSOCIATED,

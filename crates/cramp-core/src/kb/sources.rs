@@ -50,6 +50,9 @@ sources! {
     S31 = ("S31", "US Preventive Services Task Force. Screening for PAD and CVD risk assessment with the ankle-brachial index", "USPSTF 2018 (I statement)", "");
     S32 = ("S32", "Clinical Inquiry: what is the best diagnostic approach to leg cramps?", "J Fam Pract", "");
     S33 = ("S33", "ADA 2025 statement on metformin and vitamin B12, as tabulated in Alvarez M et al.", "World J Diabetes 2025;16(7):107514", "");
+    S35 = ("S35", "NICE NG42. Motor neurone disease: assessment and management (2016, updated 2019), section 1.1 recognition and referral", "National Institute for Health and Care Excellence", "https://www.ncbi.nlm.nih.gov/books/NBK349620/");
+    S36 = ("S36", "NICE NG148. Acute kidney injury: prevention, detection and management (2019), section 1.1.1", "National Institute for Health and Care Excellence", "https://www.nice.org.uk/guidance/ng148");
+    S37 = ("S37", "FDA Drug Safety Communication, 8 Jun 2011: new restrictions, contraindications and dose limitations for Zocor (simvastatin)", "US Food and Drug Administration", "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-new-restrictions-contraindications-and-dose-limitations-zocor-simvastatin");
     L1 = ("L1", "StatPearls: Hypokalemia", "StatPearls 2023-25", "https://www.ncbi.nlm.nih.gov/books/NBK482465/");
     L2 = ("L2", "Simon LV et al. StatPearls: Hyperkalemia", "StatPearls 2025", "https://pubmed.ncbi.nlm.nih.gov/29261936/");
     L4 = ("L4", "Spasovski G et al. Clinical practice guideline on diagnosis and treatment of hyponatraemia", "Eur J Endocrinol 2014;170:G1", "https://doi.org/10.1093/ndt/gfu040");

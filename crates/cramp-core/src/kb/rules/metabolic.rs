@@ -16,7 +16,7 @@ use crate::output::{DrugClass, Evidence, Flag, Urgency, Workup};
 const V1: &str = "1.0.0";
 
 // Potassium, mmol/L (L1, L2).
-const K_LOW: f64 = 3.5;
+pub(crate) const K_LOW: f64 = 3.5;
 const K_MODERATE_LOW: f64 = 3.0;
 const K_SEVERE_LOW: f64 = 2.5;
 const K_HIGH: f64 = 5.5;
@@ -29,10 +29,10 @@ const NA_PROFOUND_LOW: f64 = 125.0;
 const NA_HIGH: f64 = 145.0;
 // Magnesium, mg/dL (L7-L9): default low cut-off without a lab range, and the level below which
 // symptoms usually start. Below it mmol/L or mEq/L values also land, so units are asked for.
-const MG_LOW: f64 = 1.8;
+pub(crate) const MG_LOW: f64 = 1.8;
 const MG_SEVERE_LOW: f64 = 1.2;
 // Calcium (total), mg/dL (L10-L12, L6).
-const CA_LOW: f64 = 8.8;
+pub(crate) const CA_LOW: f64 = 8.8;
 const CA_SEVERE_LOW: f64 = 7.6;
 const CA_HIGH: f64 = 10.4;
 const CA_SEVERE_HIGH: f64 = 14.0;

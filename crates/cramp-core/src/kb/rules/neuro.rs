@@ -3,8 +3,8 @@
 
 use crate::engine::facts::{Facts, ev, ev_val, trues, yes};
 use crate::engine::{Fire, RuleOut};
-use crate::input::{Context, Diabetes, Laterality, Location, Sensation};
-use crate::kb::sources::{L22, L23, S1, S2, S7, S8, S9, S13, S32, S33};
+use crate::input::{Context, Diabetes, Location, Sensation};
+use crate::kb::sources::{L22, L23, S1, S2, S7, S8, S9, S13, S32, S33, S35};
 use crate::kb::{Rule, RuleMeta, codes};
 use crate::output::{Flag, Urgency, Workup};
 
@@ -99,7 +99,7 @@ fn neurogenic_claudication(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const PERIPHERAL_NEUROPATHY: Rule = Rule {
     meta: RuleMeta {
         id: "neuro.peripheral_neuropathy",
-        version: V1,
+        version: "1.1.0",
         title: "Peripheral neuropathy signs",
         flag: Flag::PeripheralNeuropathy,
         rationale: "Numbness, burning, tingling, reduced feeling or loss of temperature sense in the feet, or an abnormal monofilament or vibration test, are the scored neuropathy items of the Michigan Neuropathy Screening Instrument (cramps are not scored). They call for a foot examination and tests for treatable causes: diabetes, B12 deficiency, thyroid and kidney disease.",
@@ -126,6 +126,109 @@ pub(crate) const PERIPHERAL_NEUROPATHY: Rule = Rule {
     },
     eval: peripheral_neuropathy,
 };
+
+/// Progressive weakness, wasting or bulbar symptoms with cramps (g.4, NICE NG42 [S35], seed B):
+/// a neuromuscular disease such as motor neurone disease must be considered without delay.
+pub(crate) const NEUROMUSCULAR_WEAKNESS: Rule = Rule {
+    meta: RuleMeta {
+        id: "neuro.neuromuscular_weakness",
+        version: V1,
+        title: "Progressive weakness, wasting or speech or swallowing difficulty with cramps",
+        flag: Flag::NeuromuscularWeakness,
+        rationale: "Cramps with weakness that is getting worse over weeks or months, with visible muscle wasting, or with speech or swallowing difficulty, especially without sensory symptoms, can be a neuromuscular disease; motor neurone disease is among those to consider. Refer to neurology without delay, with a CK and nerve conduction studies with EMG. Twitching strengthens the picture but does not raise it alone: cramps with twitching and no weakness or wasting are common and usually benign.",
+        inputs: &[
+            "symptoms.weakness_getting_worse",
+            "symptoms.muscle_wasting",
+            "symptoms.speech_or_swallowing_difficulty",
+            "symptoms.muscle_twitching",
+            "symptoms.muscle_weakness",
+            "symptoms.numbness",
+            "symptoms.tingling",
+            "findings.labs.ck_u_l",
+        ],
+        citations: &[S35, S2],
+        codings: &[],
+        max_urgency: Urgency::Soon,
+    },
+    eval: neuromuscular_weakness,
+};
+
+fn neuromuscular_weakness(f: &Facts<'_>, out: &mut RuleOut) {
+    let s = &f.h.symptoms;
+    let progressive = yes(s.weakness_getting_worse);
+    let wasting = yes(s.muscle_wasting);
+    let bulbar = yes(s.speech_or_swallowing_difficulty);
+    if !(progressive || wasting || bulbar) {
+        let weak_or_twitching = yes(s.muscle_weakness) || yes(s.muscle_twitching);
+        if weak_or_twitching && s.weakness_getting_worse.is_none() {
+            out.ask("symptoms.weakness_getting_worse", "Is there weakness that has been getting worse over weeks or months?", "Progressive weakness with cramps or twitching needs neurology without delay (neuromuscular disease); twitching alone is usually benign.");
+        }
+        if weak_or_twitching && s.muscle_wasting.is_none() {
+            out.ask("symptoms.muscle_wasting", "Has any muscle become visibly thinner?", "Muscle wasting with cramps or twitching needs neurology without delay.");
+        }
+        return;
+    }
+    let evidence = trues(&[
+        ("symptoms.weakness_getting_worse", s.weakness_getting_worse),
+        ("symptoms.muscle_wasting", s.muscle_wasting),
+        (
+            "symptoms.speech_or_swallowing_difficulty",
+            s.speech_or_swallowing_difficulty,
+        ),
+        ("symptoms.muscle_twitching", s.muscle_twitching),
+        ("symptoms.muscle_weakness", s.muscle_weakness),
+    ]);
+    let mut rationale = String::new();
+    if f.prose() {
+        let mut what = Vec::new();
+        if progressive {
+            what.push("weakness getting worse");
+        }
+        if wasting {
+            what.push("muscle wasting");
+        }
+        if bulbar {
+            what.push("speech or swallowing difficulty");
+        }
+        if yes(s.muscle_twitching) {
+            what.push("twitching");
+        }
+        rationale = format!(
+            "Cramps with {}: a neuromuscular disease (motor neurone disease among those to consider, also myopathy or a motor neuropathy) must be excluded. Refer to neurology without delay.",
+            what.join(", ")
+        );
+        if s.numbness == Some(false) && s.tingling == Some(false) {
+            rationale.push_str(" No numbness or tingling: a purely motor picture.");
+        }
+        if f.takes(crate::output::DrugClass::Statin) {
+            rationale.push_str(" A statin is on the list; a CK serves both questions.");
+        }
+    }
+    let mut fire = Fire::new(Urgency::Soon, rationale, evidence);
+    match f.h.findings.labs.ck_u_l {
+        // g.5: a value already given is not ordered again to confirm it.
+        Some(_) => {}
+        None => fire.add_workup(
+            Workup::CreatineKinase,
+            "CK: raised in muscle disease and in some motor neurone disease.",
+        ),
+    }
+    if let Some(ck) = f.h.findings.labs.ck_u_l {
+        fire.evidence.push(ev_val("findings.labs.ck_u_l", ck));
+    }
+    fire.add_workup(
+        Workup::NerveConductionStudy,
+        "Nerve conduction studies with EMG (requested with the neurology referral).",
+    );
+    out.fire(fire);
+    if s.speech_or_swallowing_difficulty.is_none() {
+        out.ask(
+            "symptoms.speech_or_swallowing_difficulty",
+            "Any difficulty with speech or swallowing?",
+            "Bulbar symptoms with progressive weakness make the neurology referral more pressing.",
+        );
+    }
+}
 
 fn peripheral_neuropathy(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
@@ -219,13 +322,11 @@ fn peripheral_neuropathy(f: &Facts<'_>, out: &mut RuleOut) {
             "Blood count for anemia with B12 deficiency or alcohol use.",
         );
     }
-    // Nerve conduction only for atypical features: asymmetric or motor-predominant (b.2).
-    let asymmetric = matches!(
-        f.h.cramps.laterality,
-        Some(Laterality::Left | Laterality::Right)
-    );
-    if asymmetric || yes(s.muscle_weakness) {
-        fire.add_workup(Workup::NerveConductionStudy, "Atypical features (one-sided or with weakness): nerve conduction studies are warranted.");
+    // Nerve conduction only for an atypical *neuropathy*: motor-predominant (weakness or wasting
+    // beside the sensory signs). A one-sided cramp is not an asymmetric neuropathy (g.4), and the
+    // intake does not record on which side the sensory signs are, so asymmetry cannot be read.
+    if yes(s.muscle_weakness) || yes(s.muscle_wasting) {
+        fire.add_workup(Workup::NerveConductionStudy, "Weakness or wasting beside the sensory signs (a motor-predominant neuropathy): nerve conduction studies are warranted.");
     }
     match f.h.conditions.diabetes {
         Some(Diabetes::Type2) => {

@@ -41,15 +41,21 @@ pub(crate) const PE: Rule = Rule {
 
 fn pe(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
+    let signs = [
+        s.chest_pain,
+        s.shortness_of_breath,
+        s.coughing_blood,
+        s.fainting,
+    ];
+    if !signs.into_iter().any(|v| f.yes(v)) {
+        return;
+    }
     let mut evidence = trues(&[
         ("symptoms.chest_pain", s.chest_pain),
         ("symptoms.shortness_of_breath", s.shortness_of_breath),
         ("symptoms.coughing_blood", s.coughing_blood),
         ("symptoms.fainting", s.fainting),
     ]);
-    if evidence.is_empty() {
-        return;
-    }
     let wells = f.wells_pe();
     let band = if wells.points > 4.0 {
         "PE likely"
@@ -111,7 +117,14 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
     let c = &f.h.cramps;
     let signs = f.dvt_signs();
-    if signs.is_empty() {
+    let wells = f.wells_dvt();
+    let likely = wells.points >= 2.0;
+    // g.3: a Wells score of 2 or more from established items, with calf pain or tenderness,
+    // establishes "DVT likely" even while other signs are unknown.
+    let tender_or_pain = f.yes(s.calf_tenderness)
+        || f.yes(f.h.findings.deep_vein_tenderness)
+        || f.constant_pain();
+    if signs.is_empty() && !(likely && tender_or_pain) {
         if s.leg_swelling.is_none()
             && f.unilateral()
             && (yes(c.persistent_pain) || yes(s.calf_tenderness))
@@ -120,9 +133,13 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
         }
         return;
     }
-    let wells = f.wells_dvt();
     let mut evidence = signs;
-    for item in wells.items {
+    let pain_items = trues(&[
+        ("symptoms.calf_tenderness", s.calf_tenderness),
+        ("cramps.persistent_pain", c.persistent_pain),
+        ("cramps.pain_out_of_proportion", c.pain_out_of_proportion),
+    ]);
+    for item in wells.items.into_iter().chain(pain_items) {
         if !evidence.contains(&item) {
             evidence.push(item);
         }
@@ -140,7 +157,6 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
     if f.takes(DrugClass::Estrogen) || f.takes(DrugClass::Raloxifene) {
         enhancers.push("estrogen or raloxifene");
     }
-    let likely = wells.points >= 2.0;
     let mut rationale = String::new();
     if f.prose() {
         rationale = format!(
@@ -176,6 +192,13 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
     out.fire(fire);
     if s.chest_pain.is_none() || s.shortness_of_breath.is_none() {
         out.ask("symptoms.shortness_of_breath", "Any chest pain, shortness of breath or coughing blood?", "With a possible DVT, any of these makes it an emergency (possible pulmonary embolism).");
+    }
+    if s.leg_swelling.is_none() {
+        out.ask(
+            "symptoms.leg_swelling",
+            "Is one leg swollen, both, or neither?",
+            "One-sided swelling is a Wells item and the DVT pattern.",
+        );
     }
     if f.h.cramps.laterality.is_none() {
         out.ask(
@@ -217,15 +240,30 @@ pub(crate) const ACUTE_LIMB_ISCHEMIA: Rule = Rule {
 fn acute_limb_ischemia(f: &Facts<'_>, out: &mut RuleOut) {
     let c = &f.h.cramps;
     let s = &f.h.symptoms;
-    if !yes(c.sudden_onset) {
+    // An unknown onset cannot be sudden when the answers establish a course of a week or more and
+    // no acute episode (hours since onset) is reported: the limb would not still be viable-but-
+    // threatened (docs/clinical-decisions.md, g.1 readings).
+    let chronic_course = c.sudden_onset.is_none()
+        && c.hours_since_onset.is_none()
+        && c.weeks_since_onset.is_some_and(|w| w >= 1);
+    if !f.yes(c.sudden_onset) || chronic_course {
         return;
     }
-    let pain = yes(c.persistent_pain) || yes(c.pain_out_of_proportion);
-    let pulseless = f.h.findings.foot_pulses == Some(Pulses::Absent);
-    let perfusion = yes(s.foot_pale_or_blue) || pulseless || yes(s.cold_feet);
-    let nerve = yes(s.numbness) || yes(s.tingling) || yes(s.cannot_move_foot_or_toes);
-    let threatened = (yes(s.foot_pale_or_blue) || pulseless) && yes(s.cannot_move_foot_or_toes);
-    if !((pain && (perfusion || nerve)) || threatened) {
+    let pain = f.yes(c.persistent_pain) || f.yes(c.pain_out_of_proportion);
+    let pale = f.yes(s.foot_pale_or_blue);
+    let cold = f.yes(s.cold_feet);
+    let pulseless = f.is(f.h.findings.foot_pulses, Pulses::Absent);
+    let sensory = f.yes(s.numbness) || f.yes(s.tingling);
+    let paralysed = f.yes(s.cannot_move_foot_or_toes);
+    let perfusion = pale || pulseless || cold;
+    let threatened = (pale || pulseless) && paralysed;
+    // g.2: sudden onset with two of the Ps is enough, whatever the pain answers say.
+    let two_ps = [pale, cold, pulseless, sensory, paralysed]
+        .into_iter()
+        .filter(|x| *x)
+        .count()
+        >= 2;
+    if !((pain && (perfusion || sensory || paralysed)) || threatened || two_ps) {
         if pain && s.foot_pale_or_blue.is_none() {
             out.ask("symptoms.foot_pale_or_blue", "Is the foot pale, blue or cold, and can the toes move?", "Sudden persistent pain with a pale, cold or paralysed foot is an emergency (acute limb ischemia).");
         }
@@ -244,15 +282,28 @@ fn acute_limb_ischemia(f: &Facts<'_>, out: &mut RuleOut) {
             s.cannot_move_foot_or_toes,
         ),
     ]);
-    if pulseless {
+    if f.h.findings.foot_pulses == Some(Pulses::Absent) {
         evidence.push(ev_val("findings.foot_pulses", Pulses::Absent.name()));
     }
+    if let Some(h) = c.hours_since_onset {
+        evidence.push(ev_val("cramps.hours_since_onset", h));
+    }
     let mut rationale = String::from(
-        "Sudden, persistent leg pain with signs that the foot is not getting blood (pale, cold, pulseless, numb or unable to move): an emergency.",
+        "Sudden onset with signs that the foot is not getting blood (pale or blue, cold, pulseless, numb or unable to move): an emergency.",
     );
+    if !pain {
+        rationale.push_str(" Pain was not reported, but pain can be masked (for example by neuropathy in diabetes), so its absence does not lower the urgency.");
+    }
     if yes(f.h.conditions.atrial_fibrillation) {
         evidence.push(ev("conditions.atrial_fibrillation"));
         rationale.push_str(" Atrial fibrillation is a source of emboli.");
+    }
+    let prior_claudication = yes(f.h.conditions.known_peripheral_artery_disease)
+        || f.has_context(crate::input::Context::Walking);
+    if !prior_claudication {
+        rationale.push_str(
+            " Sudden onset without known claudication or arterial disease supports an embolus.",
+        );
     }
     if f.h.medications.iter().any(|m| yes(m.recently_stopped)) {
         rationale
@@ -260,7 +311,7 @@ fn acute_limb_ischemia(f: &Facts<'_>, out: &mut RuleOut) {
     }
     out.fire(
         Fire::new(Urgency::Emergency, rationale, evidence)
-            .workup(Workup::EmergencyCare, "For possible acute limb ischemia the team will need Doppler signals, urgent vascular imaging (CT angiography) and an ECG for atrial fibrillation."),
+            .workup(Workup::EmergencyCare, "For possible acute limb ischemia the team will need Doppler signals, urgent vascular imaging (CT angiography) and an ECG for atrial fibrillation; never an outpatient ankle-brachial index."),
     );
 }
 
@@ -295,12 +346,17 @@ pub(crate) const RHABDOMYOLYSIS: Rule = Rule {
 /// there as widely quoted but not read in a primary source).
 pub(crate) const CK_MARKED_U_L: f64 = 1000.0;
 
+/// Potassium at which g.5 adds an ECG to the muscle-breakdown work-up (mmol/L; f, the moderate
+/// high band).
+const K_ECG: f64 = 6.0;
+
 fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
     let c = &f.h.cramps;
-    let cola = s.urine_color == Some(UrineColor::Cola);
+    let cola = f.is(s.urine_color, UrineColor::Cola);
     let ck = f.h.findings.labs.ck_u_l;
-    let ck_high = ck.is_some_and(|v| v >= CK_MARKED_U_L);
+    let ck_high = f.at_least(ck, CK_MARKED_U_L);
+    let oliguria = f.yes(s.reduced_urine_output);
     let muscle_items = [
         ("symptoms.muscle_weakness", s.muscle_weakness),
         (
@@ -310,6 +366,8 @@ fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
         ("cramps.persistent_pain", c.persistent_pain),
         ("symptoms.tense_calf", s.tense_calf),
     ];
+    let muscle = muscle_items.iter().any(|(_, v)| f.yes(*v))
+        || f.one_of(s.leg_swelling, &[Swelling::OneLeg, Swelling::BothLegs]);
     let mut evidence = trues(&muscle_items);
     if matches!(s.leg_swelling, Some(Swelling::OneLeg | Swelling::BothLegs)) {
         evidence.push(ev_val(
@@ -317,22 +375,25 @@ fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
             s.leg_swelling.map_or("", |x| x.name()),
         ));
     }
-    let muscle = !evidence.is_empty();
     if !cola && !ck_high {
         let trigger =
             yes(f.h.lifestyle.recent_unaccustomed_strenuous_exercise) || f.takes(DrugClass::Statin);
-        if muscle && trigger && s.urine_color.is_none() {
-            out.ask("symptoms.urine_color", "What colour is the urine: pale, dark yellow, or cola/tea-coloured?", "Cola-coloured urine with muscle pain after exertion or on a statin is an emergency (rhabdomyolysis).");
+        if muscle && (trigger || oliguria) && s.urine_color.is_none() {
+            out.ask("symptoms.urine_color", "What colour is the urine: pale, dark yellow, or cola/tea-coloured?", "Cola-coloured urine with muscle pain after exertion, on a statin or with little urine is an emergency (rhabdomyolysis).");
+        }
+        if muscle && oliguria && ck.is_none() {
+            out.ask("findings.labs.ck_u_l", "Has a CK been measured?", "Muscle pain with reduced urine output can be muscle breakdown injuring the kidneys; a CK of five times the upper limit or more makes it an emergency.");
         }
         return;
     }
-    if cola {
+    if s.urine_color == Some(UrineColor::Cola) {
         evidence.push(ev_val("symptoms.urine_color", UrineColor::Cola.name()));
     }
-    if let Some(v) = ck.filter(|_| ck_high) {
+    if let Some(v) = ck.filter(|v| *v >= CK_MARKED_U_L) {
         evidence.push(ev_val("findings.labs.ck_u_l", v));
     }
     evidence.extend(trues(&[
+        ("symptoms.reduced_urine_output", s.reduced_urine_output),
         (
             "lifestyle.recent_unaccustomed_strenuous_exercise",
             f.h.lifestyle.recent_unaccustomed_strenuous_exercise,
@@ -351,50 +412,79 @@ fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
     } else {
         ""
     };
-    if cola && (muscle || ck_high) {
+    // g.5: a CK of five times the limit with cola urine or with reduced urine output (acute kidney
+    // injury) is an emergency; so is cola urine with muscle symptoms.
+    let emergency = (cola && (muscle || ck_high)) || (ck_high && oliguria);
+    if emergency {
+        let why = if cola {
+            "Cola-coloured urine with muscle symptoms or a raised CK: possible muscle breakdown with myoglobin in the urine."
+        } else {
+            "A CK of about five times the upper reference limit or more with reduced urine output: possible muscle breakdown with acute kidney injury."
+        };
         out.fire(
-            Fire::new(Urgency::Emergency, if f.prose() { format!("Cola-coloured urine with muscle symptoms or a raised CK: possible muscle breakdown with myoglobin in the urine.{statin}") } else { String::new() }, evidence)
-                .workup(Workup::EmergencyCare, "For possible rhabdomyolysis the team will need CK, creatinine, potassium, calcium and phosphate, and a urinalysis (blood-positive dipstick without red cells)."),
+            Fire::new(Urgency::Emergency, if f.prose() { format!("{why}{statin}") } else { String::new() }, evidence)
+                .workup(Workup::EmergencyCare, "For possible rhabdomyolysis the team will need CK (repeated to see the trend), creatinine, potassium, calcium and phosphate, a urinalysis (blood-positive dipstick without red cells) and an ECG if potassium is high."),
+        );
+        return;
+    }
+    let why = if cola {
+        "Cola-coloured urine in someone with cramps can be myoglobin from muscle breakdown."
+    } else {
+        "A CK of about five times the upper reference limit or more with muscle symptoms can mean muscle breakdown."
+    };
+    let mut fire = Fire::new(
+        Urgency::Urgent,
+        if f.prose() {
+            format!("{why}{statin} Same-day tests decide.")
+        } else {
+            String::new()
+        },
+        evidence,
+    );
+    // g.5: a CK already given is never ordered again "to confirm"; the next step is its trend.
+    if ck.is_some() {
+        fire.add_workup(
+            Workup::CreatineKinase,
+            "Repeat CK within 24 hours to see the trend (the value given is not re-ordered to confirm it).",
         );
     } else {
-        let why = if cola {
-            "Cola-coloured urine in someone with cramps can be myoglobin from muscle breakdown."
-        } else {
-            "A CK of about five times the upper reference limit or more with muscle symptoms can mean muscle breakdown."
-        };
-        let mut fire = Fire::new(
-            Urgency::Urgent,
-            if f.prose() {
-                format!("{why}{statin} Same-day tests decide.")
-            } else {
-                String::new()
-            },
-            evidence,
-        );
         fire.add_workup(
             Workup::CreatineKinase,
             "Same-day CK to confirm or exclude muscle breakdown.",
         );
+    }
+    fire.add_workup(
+        Workup::KidneyFunction,
+        "Creatinine and eGFR: muscle breakdown can injure the kidneys.",
+    );
+    fire.add_workup(
+        Workup::BasicMetabolicPanel,
+        "Potassium and calcium, which muscle breakdown disturbs.",
+    );
+    fire.add_workup(
+        Workup::Urinalysis,
+        "Dipstick blood without red cells on microscopy suggests myoglobin.",
+    );
+    if f.h.findings.labs.potassium_mmol_l.is_some_and(|k| k >= K_ECG) {
         fire.add_workup(
-            Workup::KidneyFunction,
-            "Creatinine and eGFR: muscle breakdown can injure the kidneys.",
+            Workup::Ecg,
+            "Same-day ECG: potassium of 6.0 mmol/L or more with muscle breakdown.",
         );
-        fire.add_workup(
-            Workup::BasicMetabolicPanel,
-            "Potassium and calcium, which muscle breakdown disturbs.",
+    }
+    out.fire(fire);
+    if s.reduced_urine_output.is_none() {
+        out.ask(
+            "symptoms.reduced_urine_output",
+            "Is less urine being passed than usual?",
+            "With a raised CK, reduced urine output (acute kidney injury) makes it an emergency.",
         );
-        fire.add_workup(
-            Workup::Urinalysis,
-            "Dipstick blood without red cells on microscopy suggests myoglobin.",
+    }
+    if !muscle && s.urine_color == Some(UrineColor::Cola) {
+        out.ask(
+            "symptoms.muscle_weakness",
+            "Any muscle weakness, swelling or constant muscle pain?",
+            "Dark urine with muscle symptoms makes it an emergency.",
         );
-        out.fire(fire);
-        if !muscle && cola {
-            out.ask(
-                "symptoms.muscle_weakness",
-                "Any muscle weakness, swelling or constant muscle pain?",
-                "Dark urine with muscle symptoms makes it an emergency.",
-            );
-        }
     }
 }
 
@@ -425,12 +515,16 @@ pub(crate) const COMPARTMENT_SYNDROME: Rule = Rule {
 fn compartment_syndrome(f: &Facts<'_>, out: &mut RuleOut) {
     let c = &f.h.cramps;
     let s = &f.h.symptoms;
-    let stretch = yes(f.h.findings.pain_on_passive_stretch);
-    let tense = yes(s.tense_calf);
-    let fracture = yes(f.h.conditions.leg_cast_or_recent_leg_fracture);
-    let disproportionate = yes(c.pain_out_of_proportion);
-    if !((disproportionate && (stretch || tense || fracture)) || (stretch && tense)) {
-        if disproportionate
+    let stretch = f.yes(f.h.findings.pain_on_passive_stretch);
+    let tense = f.yes(s.tense_calf);
+    let fracture = f.yes(f.h.conditions.leg_cast_or_recent_leg_fracture);
+    let disproportionate = f.yes(c.pain_out_of_proportion);
+    // g.1 table: a tense calf or pain out of proportion after a fracture or cast is enough.
+    if !((disproportionate && (stretch || tense || fracture))
+        || (stretch && tense)
+        || (tense && fracture))
+    {
+        if yes(c.pain_out_of_proportion)
             && f.h.findings.pain_on_passive_stretch.is_none()
             && s.tense_calf.is_none()
         {
@@ -453,7 +547,7 @@ fn compartment_syndrome(f: &Facts<'_>, out: &mut RuleOut) {
         ("symptoms.tingling", s.tingling),
     ]);
     out.fire(
-        Fire::new(Urgency::Emergency, "Severe pain out of proportion with a tense compartment, pain on stretching, or a recent fracture or cast: possible acute compartment syndrome.", evidence)
+        Fire::new(Urgency::Emergency, "Severe pain out of proportion or a tense calf, with pain on stretching or after a recent fracture or cast: possible acute compartment syndrome.", evidence)
             .workup(Workup::EmergencyCare, "For possible compartment syndrome the team will need urgent surgical assessment (compartment pressures, fasciotomy if confirmed) and a CK."),
     );
 }
@@ -487,12 +581,13 @@ pub(crate) const CAUDA_EQUINA: Rule = Rule {
 fn cauda_equina(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
     let spinal = yes(s.back_pain) || yes(s.pain_radiating_down_leg);
-    let deficit = yes(s.numbness) || yes(s.muscle_weakness) || yes(s.difficulty_walking);
-    let bilateral_radicular = yes(s.pain_radiating_down_leg)
-        && f.h.cramps.laterality == Some(Laterality::Both)
+    let deficit = f.yes(s.numbness) || f.yes(s.muscle_weakness) || f.yes(s.difficulty_walking);
+    let bilateral_radicular = f.yes(s.pain_radiating_down_leg)
+        && f.is(f.h.cramps.laterality, Laterality::Both)
         && deficit;
-    let bladder = yes(s.bladder_or_bowel_changes) && (spinal || deficit);
-    if !(yes(s.saddle_numbness) || bladder || bilateral_radicular) {
+    // g.1 table: saddle numbness or a new bladder or bowel change alone establishes it (b.6 early
+    // red flags, act now).
+    if !(f.yes(s.saddle_numbness) || f.yes(s.bladder_or_bowel_changes) || bilateral_radicular) {
         if spinal && (s.saddle_numbness.is_none() || s.bladder_or_bowel_changes.is_none()) {
             out.ask("symptoms.saddle_numbness", "Any numbness between the legs or around the back passage, or new bladder or bowel problems?", "With back pain or pain down the leg, either is an emergency (cauda equina syndrome).");
         }
@@ -513,7 +608,7 @@ fn cauda_equina(f: &Facts<'_>, out: &mut RuleOut) {
         ("symptoms.muscle_weakness", s.muscle_weakness),
         ("symptoms.difficulty_walking", s.difficulty_walking),
     ]);
-    if bilateral_radicular {
+    if f.h.cramps.laterality == Some(Laterality::Both) && yes(s.pain_radiating_down_leg) {
         evidence.push(ev_val("cramps.laterality", Laterality::Both.name()));
     }
     out.fire(
@@ -547,9 +642,17 @@ pub(crate) const ACUTE_NEUROLOGIC_DEFICIT: Rule = Rule {
 
 fn acute_neurologic_deficit(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
-    if !yes(s.sudden_weakness) {
+    if !f.yes(s.sudden_weakness) {
         return;
     }
+    let deficit = [
+        s.numbness,
+        s.tingling,
+        s.difficulty_walking,
+        s.cannot_move_foot_or_toes,
+    ]
+    .into_iter()
+    .any(|v| f.yes(v));
     let with = trues(&[
         ("symptoms.numbness", s.numbness),
         ("symptoms.tingling", s.tingling),
@@ -559,8 +662,8 @@ fn acute_neurologic_deficit(f: &Facts<'_>, out: &mut RuleOut) {
             s.cannot_move_foot_or_toes,
         ),
     ]);
-    let mut evidence = vec![ev("symptoms.sudden_weakness")];
-    if with.is_empty() {
+    let mut evidence = trues(&[("symptoms.sudden_weakness", s.sudden_weakness)]);
+    if !deficit {
         out.fire(
             Fire::new(Urgency::Urgent, "Sudden new weakness needs same-day assessment; with numbness, tingling or difficulty walking it is an emergency.", evidence)
                 .workup(Workup::EmergencyCare, "Sudden weakness: same-day assessment, emergency care at once if numbness, tingling or difficulty walking appear."),
@@ -604,11 +707,11 @@ pub(crate) const SKIN_INFECTION: Rule = Rule {
 
 fn skin_infection(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
-    let local = yes(s.calf_redness) || yes(s.calf_warmth);
+    let local = f.yes(s.calf_redness) || f.yes(s.calf_warmth);
     if !local {
         return;
     }
-    if !yes(s.fever) {
+    if !f.yes(s.fever) {
         if s.fever.is_none() {
             out.ask(
                 "symptoms.fever",
@@ -653,6 +756,13 @@ pub(crate) const HEAT_ILLNESS: Rule = Rule {
 
 fn heat_illness(f: &Facts<'_>, out: &mut RuleOut) {
     let s = &f.h.symptoms;
+    let l = &f.h.lifestyle;
+    let exposed = f.yes(l.hot_environment_or_heavy_sweating)
+        || f.yes(f.h.conditions.recent_vomiting_or_diarrhea);
+    let collapsed = f.yes(s.confusion) || f.yes(s.fainting);
+    if !exposed {
+        return;
+    }
     let exposure = trues(&[
         (
             "lifestyle.hot_environment_or_heavy_sweating",
@@ -663,14 +773,11 @@ fn heat_illness(f: &Facts<'_>, out: &mut RuleOut) {
             f.h.conditions.recent_vomiting_or_diarrhea,
         ),
     ]);
-    if exposure.is_empty() {
-        return;
-    }
     let signs = trues(&[
         ("symptoms.confusion", s.confusion),
         ("symptoms.fainting", s.fainting),
     ]);
-    if signs.is_empty() {
+    if !collapsed {
         if s.confusion.is_none() && (yes(s.dizziness_on_standing) || yes(s.reduced_urine_output)) {
             out.ask("symptoms.confusion", "Any confusion or collapse?", "After heat or fluid losses, either is an emergency (heat illness or severe dehydration).");
         }

@@ -56,12 +56,10 @@ fn pad_signs(f: &Facts<'_>) -> Vec<Evidence> {
 /// Objective evidence of arterial disease (not just symptoms).
 fn arterial_evidence(f: &Facts<'_>) -> bool {
     let fi = &f.h.findings;
-    matches!(fi.foot_pulses, Some(Pulses::Diminished | Pulses::Absent))
-        || fi
-            .ankle_brachial_index
-            .is_some_and(|a| a <= ABI_ABNORMAL_MAX)
-        || fi.toe_brachial_index.is_some_and(|t| t <= TBI_ABNORMAL_MAX)
-        || yes(f.h.conditions.known_peripheral_artery_disease)
+    f.one_of(fi.foot_pulses, &[Pulses::Diminished, Pulses::Absent])
+        || f.at_most(fi.ankle_brachial_index, ABI_ABNORMAL_MAX)
+        || f.at_most(fi.toe_brachial_index, TBI_ABNORMAL_MAX)
+        || f.yes(f.h.conditions.known_peripheral_artery_disease)
 }
 
 /// The ABI pathway of b.5: resting ABI first; TBI when > 1.40 (or when arteries are likely
@@ -321,25 +319,38 @@ pub(crate) const CRITICAL_LIMB_ISCHEMIA: Rule = Rule {
 };
 
 fn critical_limb_ischemia(f: &Facts<'_>, out: &mut RuleOut) {
-    let rest_pain = yes(f.h.cramps.relieved_by_hanging_leg_down);
-    let wound = yes(f.h.symptoms.slow_healing_foot_wounds) && arterial_evidence(f);
+    let rest_pain = f.yes(f.h.cramps.relieved_by_hanging_leg_down);
+    let wound_given = f.yes(f.h.symptoms.slow_healing_foot_wounds);
+    // g.1 table: a slow-healing wound with PAD risk or known PAD establishes it.
+    let at_risk = arterial_evidence(f) || f.pad_risk_group().is_some();
+    let wound = wound_given && at_risk;
     if !(rest_pain || wound) {
         if yes(f.h.symptoms.slow_healing_foot_wounds) && f.h.findings.foot_pulses.is_none() {
             out.ask("findings.foot_pulses", "Are the foot pulses normal, weak or absent?", "A slow-healing foot wound with weak pulses is limb-threatening ischemia (urgent vascular referral).");
         }
         return;
     }
-    let mut evidence = trues(&[(
-        "cramps.relieved_by_hanging_leg_down",
-        f.h.cramps.relieved_by_hanging_leg_down,
-    )]);
-    evidence.extend(pad_signs(f));
+    let mut evidence = trues(&[
+        (
+            "cramps.relieved_by_hanging_leg_down",
+            f.h.cramps.relieved_by_hanging_leg_down,
+        ),
+        (
+            "symptoms.slow_healing_foot_wounds",
+            f.h.symptoms.slow_healing_foot_wounds,
+        ),
+    ]);
+    for e in pad_signs(f).into_iter().chain(f.pad_risk_group().unwrap_or_default()) {
+        if !evidence.contains(&e) {
+            evidence.push(e);
+        }
+    }
     let mut fire = Fire::new(
         Urgency::Urgent,
         if rest_pain {
             "Pain relieved by hanging the leg down is the ischemic rest-pain pattern: possible limb-threatening ischemia."
         } else {
-            "A slow-healing foot wound with evidence of arterial disease: possible limb-threatening ischemia."
+            "A slow-healing foot wound in a person with arterial disease or in a guideline at-risk group for it: possible limb-threatening ischemia."
         },
         evidence,
     )
