@@ -32,7 +32,7 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
 }
 
 fn load() -> Vec<RuleCase> {
-    let dir = repo_path("tests/data/rules");
+    let dir = repo_path("crates/cramp-core/tests/data/rules");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

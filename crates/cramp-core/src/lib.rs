@@ -46,6 +46,8 @@
 )]
 
 mod engine;
+#[cfg(test)]
+mod golden;
 pub mod input;
 pub mod kb;
 mod meds;

@@ -393,3 +393,19 @@ prop_compose! {
         h
     }
 }
+
+/// `n` generated histories from a fixed seed, for corpus-wide checks outside `proptest!`.
+pub(crate) fn corpus(n: usize) -> Vec<CrampHistory> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = history();
+    (0..n)
+        .map(|_| {
+            strategy
+                .new_tree(&mut runner)
+                .expect("the history strategy always generates")
+                .current()
+        })
+        .collect()
+}

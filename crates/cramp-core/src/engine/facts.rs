@@ -275,6 +275,59 @@ impl<'a> Facts<'a> {
             .any(|m| m.recently_stopped != Some(true) && meds::mentions(&m.name, "metformin"))
     }
 
+    /// Current medicines that NICE NG148 [S36] names as raising the risk of acute kidney injury in
+    /// acute illness: diuretics, ACE inhibitors, ARBs and NSAIDs. Each is (list index, the group
+    /// in words). Diuretics come from the recognised classes; the others from the ingredients the
+    /// lexicon identifies (ingredient-to-group membership: docs/clinical-decisions.md).
+    pub(crate) fn aki_risk_medicines(&self) -> Vec<(usize, &'static str)> {
+        const GROUPS: &[(&str, &str)] = &[
+            ("lisinopril", "an ACE inhibitor"),
+            ("enalapril", "an ACE inhibitor"),
+            ("ramipril", "an ACE inhibitor"),
+            ("benazepril", "an ACE inhibitor"),
+            ("captopril", "an ACE inhibitor"),
+            ("perindopril", "an ACE inhibitor"),
+            ("quinapril", "an ACE inhibitor"),
+            ("losartan", "an ARB"),
+            ("valsartan", "an ARB"),
+            ("irbesartan", "an ARB"),
+            ("olmesartan", "an ARB"),
+            ("telmisartan", "an ARB"),
+            ("candesartan", "an ARB"),
+            ("azilsartan", "an ARB"),
+            ("ibuprofen", "an NSAID"),
+            ("naproxen", "an NSAID"),
+            ("celecoxib", "an NSAID"),
+        ];
+        let lex = meds::MedicationLexicon::standard();
+        let mut out: Vec<(usize, &'static str)> = Vec::new();
+        for m in self.meds.iter() {
+            if matches!(
+                m.class,
+                DrugClass::ThiazideDiuretic
+                    | DrugClass::LoopDiuretic
+                    | DrugClass::PotassiumSparingDiuretic
+            ) && !out.contains(&(m.index, "a diuretic"))
+            {
+                out.push((m.index, "a diuretic"));
+            }
+        }
+        for (index, m) in self.h.medications.iter().enumerate() {
+            if m.recently_stopped == Some(true) {
+                continue;
+            }
+            for hit in lex.identify(&m.name) {
+                if let Some((_, group)) = GROUPS.iter().find(|(name, _)| *name == hit.ingredient)
+                    && !out.contains(&(index, *group))
+                {
+                    out.push((index, group));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
     /// Atherosclerosis risk factors of clinical-reference.md b.1 (2016 Table 2, 2024 Table 5).
     pub(crate) fn atherosclerosis_risk_factors(&self) -> Vec<Evidence> {
         let c = &self.h.conditions;

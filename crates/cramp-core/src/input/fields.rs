@@ -257,9 +257,15 @@ pub(crate) const MEDICATION_FIELDS: &[&str] = &[
     "recently_stopped",
 ];
 
-/// Whether `path` names an intake field: a path of [`PATHS`], or `medications[i].<field>`.
+/// Whether `path` names an intake field: a path of [`PATHS`], `medications[i].<field>`, or
+/// `medications.<field>` (a question about every entry, as the Questionnaire's repeating group
+/// names it).
 pub(crate) fn is_intake_path(path: &str) -> bool {
-    if PATHS.contains(&path) {
+    if PATHS.contains(&path)
+        || path
+            .strip_prefix("medications.")
+            .is_some_and(|f| MEDICATION_FIELDS.contains(&f))
+    {
         return true;
     }
     path.strip_prefix("medications[")

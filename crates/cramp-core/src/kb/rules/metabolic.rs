@@ -8,7 +8,7 @@ use crate::engine::{Fire, RuleOut};
 use crate::input::{CkdStage, Context, Thyroid, UrineColor};
 use crate::kb::sources::{
     L1, L2, L4, L5, L7, L9, L11, L12, L13, L14, L15, L18, L19, L21, S1, S2, S10, S11, S13, S25,
-    S26, S27, S28, S32,
+    S26, S27, S28, S32, S36,
 };
 use crate::kb::{Rule, RuleMeta, codes};
 use crate::output::{DrugClass, Evidence, Flag, Urgency, Workup};
@@ -45,6 +45,8 @@ const P_UNIT_TRAP: f64 = 1.5;
 const EGFR_CKD: f64 = 60.0;
 const EGFR_G4: f64 = 30.0;
 const EGFR_G5: f64 = 15.0;
+/// Age from which NICE NG148 [S36] counts acute illness as an acute-kidney-injury risk.
+const AKI_RISK_AGE: u32 = 65;
 // TSH, mIU/L (L18).
 const TSH_HIGH: f64 = 4.5;
 // 25-OH vitamin D, ng/mL (L19).
@@ -274,13 +276,12 @@ fn severe_electrolyte(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const KIDNEY_DISEASE_SIGNS: Rule = Rule {
     meta: RuleMeta {
         id: "metabolic.kidney_disease_signs",
-        version: V1,
+        version: "2.0.0",
         title: "Kidney-related signs",
         flag: Flag::KidneyDiseaseSigns,
         rationale: "Cramps with changes in urination, ankle swelling, fatigue, itching, a metallic taste or unexplained weight change, or known kidney disease or a low eGFR, call for kidney testing (eGFR and urine albumin-creatinine ratio) and potassium, calcium, phosphate and magnesium. Such symptoms appear late; one abnormal value cannot tell chronic from acute kidney disease.",
         inputs: &[
             "symptoms.urination_changes",
-            "symptoms.reduced_urine_output",
             "symptoms.ankle_swelling",
             "symptoms.metallic_taste",
             "symptoms.itching",
@@ -305,7 +306,6 @@ fn kidney_disease_signs(f: &Facts<'_>, out: &mut RuleOut) {
     let c = &f.h.conditions;
     let symptoms = trues(&[
         ("symptoms.urination_changes", s.urination_changes),
-        ("symptoms.reduced_urine_output", s.reduced_urine_output),
         ("symptoms.ankle_swelling", s.ankle_swelling),
         ("symptoms.metallic_taste", s.metallic_taste),
         ("symptoms.itching", s.itching),
@@ -607,14 +607,15 @@ fn electrolyte_risk(f: &Facts<'_>, out: &mut RuleOut) {
     out.fire(fire);
 }
 
-/// Dehydration's early signs in seed A (dark urine, dry mouth, thirst, dizziness on standing).
+/// Dehydration's early signs in seed A (dark urine, dry mouth, thirst, dizziness on standing), and
+/// a dehydrating illness with kidney-injury risk (g.6, NICE NG148 [S36]).
 pub(crate) const DEHYDRATION: Rule = Rule {
     meta: RuleMeta {
         id: "metabolic.dehydration_signs",
-        version: V1,
+        version: "2.0.0",
         title: "Signs of dehydration",
         flag: Flag::DehydrationSigns,
-        rationale: "Dark-yellow urine, a dry mouth, thirst or dizziness on standing are early signs of dehydration, a common contributor to cramps; fluids through the day usually correct it.",
+        rationale: "Dark-yellow urine, a dry mouth, thirst or dizziness on standing are early signs of dehydration, a common contributor to cramps; fluids through the day usually correct it. After vomiting, diarrhoea or heavy sweating, signs of volume depletion in a person aged 65 or over or taking a diuretic, ACE inhibitor, ARB or NSAID put the kidneys at risk: same-day creatinine and electrolytes, magnesium, and a sick-day medication review (NICE NG148).",
         inputs: &[
             "symptoms.urine_color",
             "symptoms.dry_mouth",
@@ -622,10 +623,14 @@ pub(crate) const DEHYDRATION: Rule = Rule {
             "symptoms.dizziness_on_standing",
             "symptoms.reduced_urine_output",
             "lifestyle.daily_fluid_liters",
+            "conditions.recent_vomiting_or_diarrhea",
+            "lifestyle.hot_environment_or_heavy_sweating",
+            "patient.age_years",
+            "medications",
         ],
-        citations: &[S1, S2, S26],
+        citations: &[S36, S1, S2, S26],
         codings: &[],
-        max_urgency: Urgency::Routine,
+        max_urgency: Urgency::Urgent,
     },
     eval: dehydration,
 };
@@ -636,14 +641,85 @@ fn dehydration(f: &Facts<'_>, out: &mut RuleOut) {
         ("symptoms.dry_mouth", s.dry_mouth),
         ("symptoms.thirst", s.thirst),
         ("symptoms.dizziness_on_standing", s.dizziness_on_standing),
+        ("symptoms.reduced_urine_output", s.reduced_urine_output),
     ]);
-    if s.urine_color == Some(UrineColor::DarkYellow) {
+    let dark = s.urine_color == Some(UrineColor::DarkYellow);
+    if dark {
         evidence.push(ev_val(
             "symptoms.urine_color",
             UrineColor::DarkYellow.name(),
         ));
     }
     if evidence.is_empty() {
+        return;
+    }
+    // g.6: signs of volume depletion, after a dehydrating illness, in a person at risk of AKI.
+    let depleted = yes(s.dizziness_on_standing)
+        || yes(s.reduced_urine_output)
+        || dark
+        || (yes(s.dry_mouth) && yes(s.thirst));
+    let illness = trues(&[
+        (
+            "conditions.recent_vomiting_or_diarrhea",
+            f.h.conditions.recent_vomiting_or_diarrhea,
+        ),
+        (
+            "lifestyle.hot_environment_or_heavy_sweating",
+            f.h.lifestyle.hot_environment_or_heavy_sweating,
+        ),
+    ]);
+    let aged = f.age() >= AKI_RISK_AGE;
+    let medicines = f.aki_risk_medicines();
+    if depleted && !illness.is_empty() && (aged || !medicines.is_empty()) {
+        evidence.extend(illness);
+        if aged {
+            evidence.push(ev_val("patient.age_years", f.age()));
+        }
+        let mut groups: Vec<&str> = Vec::new();
+        for (index, group) in &medicines {
+            if let Some(m) = f.h.medications.get(*index) {
+                evidence.push(Evidence {
+                    field: facts::medication_name_field(*index),
+                    value: m.name.clone().into(),
+                });
+            }
+            if !groups.contains(group) {
+                groups.push(group);
+            }
+        }
+        let mut rationale = String::new();
+        if f.prose() {
+            rationale = String::from(
+                "A dehydrating illness with signs of volume depletion in a person at risk of acute kidney injury",
+            );
+            let mut risks: Vec<String> = Vec::new();
+            if aged {
+                risks.push("aged 65 or over".into());
+            }
+            if !groups.is_empty() {
+                risks.push(format!("taking {}", groups.join(", ")));
+            }
+            rationale.push_str(&format!(
+                " ({}): measure creatinine and electrolytes the same day (NICE NG148).",
+                risks.join("; ")
+            ));
+        }
+        let mut fire = Fire::new(Urgency::Urgent, rationale, evidence);
+        fire.add_workup(
+            Workup::BasicMetabolicPanel,
+            "Same day: creatinine with sodium and potassium, for acute kidney injury in a dehydrating illness (NICE NG148).",
+        );
+        fire.add_workup(
+            Workup::Magnesium,
+            "Magnesium, ordered separately (not in the basic or comprehensive panel); losses in vomiting or diarrhoea lower it.",
+        );
+        if !medicines.is_empty() {
+            fire.add_workup(
+                Workup::MedicationReview,
+                "Same-day sick-day review of the diuretic, ACE inhibitor, ARB or NSAID with the prescriber or pharmacist; do not change any on your own.",
+            );
+        }
+        out.fire(fire);
         return;
     }
     let rationale = if f.diabetic() && yes(s.thirst) {

@@ -11,6 +11,8 @@ use crate::kb::{Rule, RuleMeta, codes};
 use crate::output::{DrugClass, Flag, Urgency, Workup};
 
 const V1: &str = "1.0.0";
+/// Second edition (g.1-g.5): the rule fires on more inputs than 1.0.0 did.
+const V2: &str = "2.0.0";
 
 /// Chest pain, breathlessness, hemoptysis or syncope with leg symptoms: a clot may have travelled
 /// to the lung, or the heart is involved. Always an emergency (b.6, seed A).
@@ -84,7 +86,7 @@ fn pe(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const DVT: Rule = Rule {
     meta: RuleMeta {
         id: "red_flag.deep_vein_thrombosis",
-        version: V1,
+        version: V2,
         title: "Possible deep vein thrombosis",
         flag: Flag::DvtSuspected,
         rationale: "A swollen, tender, red or warm leg with persistent pain unlike a cramp can be a blood clot in a deep vein. The Wells score decides between same-day duplex ultrasound (DVT likely) and a same-day D-dimer (DVT unlikely).",
@@ -214,7 +216,7 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const ACUTE_LIMB_ISCHEMIA: Rule = Rule {
     meta: RuleMeta {
         id: "red_flag.acute_limb_ischemia",
-        version: V1,
+        version: V2,
         title: "Possible acute limb ischemia",
         flag: Flag::AcuteLimbIschemia,
         rationale: "Sudden, persistent leg pain with a pale or blue, cold, pulseless, numb or paralysed foot (the 6 Ps) can mean the artery is suddenly blocked. Damage can begin within 4-6 hours: emergency vascular evaluation.",
@@ -320,7 +322,7 @@ fn acute_limb_ischemia(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const RHABDOMYOLYSIS: Rule = Rule {
     meta: RuleMeta {
         id: "red_flag.rhabdomyolysis",
-        version: V1,
+        version: V2,
         title: "Possible rhabdomyolysis",
         flag: Flag::RhabdomyolysisSuspected,
         rationale: "Muscle pain, weakness or swelling with cola-coloured urine, or a markedly raised CK, can mean muscle breakdown that threatens the kidneys. Dark urine with muscle symptoms is an emergency; a raised CK with symptoms needs same-day tests.",
@@ -493,7 +495,7 @@ fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const COMPARTMENT_SYNDROME: Rule = Rule {
     meta: RuleMeta {
         id: "red_flag.compartment_syndrome",
-        version: V1,
+        version: V2,
         title: "Possible acute compartment syndrome",
         flag: Flag::CompartmentSyndromeSuspected,
         rationale: "Pain out of proportion with pain on passive stretch, a tense calf, or a recent fracture or cast can mean raised pressure in a muscle compartment. Tissue tolerates about 4-6 hours: emergency surgical assessment.",
@@ -557,7 +559,7 @@ fn compartment_syndrome(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const CAUDA_EQUINA: Rule = Rule {
     meta: RuleMeta {
         id: "red_flag.cauda_equina",
-        version: V1,
+        version: V2,
         title: "Possible cauda equina syndrome",
         flag: Flag::CaudaEquinaSuspected,
         rationale: "Numbness between the legs, new bladder or bowel changes with back or leg symptoms, or pain running down both legs with numbness or weakness can mean compression of the nerve roots at the base of the spine: emergency MRI and spinal surgery referral.",

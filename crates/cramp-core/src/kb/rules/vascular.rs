@@ -298,7 +298,7 @@ fn pad_risk_profile(f: &Facts<'_>, out: &mut RuleOut) {
 pub(crate) const CRITICAL_LIMB_ISCHEMIA: Rule = Rule {
     meta: RuleMeta {
         id: "vascular.critical_limb_ischemia",
-        version: V1,
+        version: "2.0.0",
         title: "Possible chronic limb-threatening ischemia",
         flag: Flag::CriticalLimbIschemia,
         rationale: "Pain at rest that eases when the leg hangs down (ischemic rest pain), or a slow-healing foot wound with weak pulses or a low ABI, can mean the limb is threatened by arterial disease: urgent vascular referral.",
