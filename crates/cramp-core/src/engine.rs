@@ -172,6 +172,21 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
         !((f.flag.is_benign() && red) || (f.flag == Flag::BenignNocturnalCramps && soon_or_worse))
     });
 
+    // (g.8) The PAD risk profile (e.13) is not shown beside an established CLTI, PAD pattern or
+    // acute limb ischemia: they carry the vascular work-up, and a routine ABI note must never
+    // stand beside (or seem to drive) an urgent vascular picture. Beside a *possible* one it
+    // stays: the possible flag carries no referral, and the profile's ABI is then the test that
+    // helps settle it (its duplex note goes, below).
+    let vascular = |f: Flag| {
+        matches!(
+            f,
+            Flag::CriticalLimbIschemia | Flag::PadPattern | Flag::AcuteLimbIschemia
+        )
+    };
+    if flags.iter().any(|(f, _)| vascular(f.flag)) {
+        flags.retain(|(f, _)| f.flag != Flag::PadRiskProfile);
+    }
+
     flags.sort_by(|(a, _), (b, _)| a.urgency.cmp(&b.urgency).then(a.flag.cmp(&b.flag)));
 
     let established = flags.first().map_or(Urgency::Routine, |(f, _)| f.urgency);
@@ -205,8 +220,9 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
     let workups = if urgency == Urgency::Emergency {
         vec![emergency_workup(&flags, prose)]
     } else {
-        // A possible flag's own work-up (e.g. a same-day duplex for a possible DVT) joins the
-        // list at the urgency it carries while unsettled, never as emergency care.
+        // A possible flag's own tests (e.g. a same-day duplex for a possible DVT) join the list
+        // at the urgency it carries while unsettled; never emergency care or a referral, which
+        // wait for the answers that establish it.
         let mut asking: Vec<Fired> = Vec::with_capacity(flags.len() + possible.len());
         asking.extend(flags.iter().cloned());
         for (p, ws) in &possible {
@@ -214,7 +230,7 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
             risk.urgency = risk.urgency.max(Urgency::Urgent);
             let ws = ws
                 .iter()
-                .filter(|(w, _)| *w != Workup::EmergencyCare)
+                .filter(|(w, _)| !matches!(w, Workup::EmergencyCare | Workup::VascularReferral))
                 .cloned()
                 .collect();
             asking.push((risk, ws));
@@ -222,7 +238,17 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
         merge_workups(&asking, prose)
     };
 
-    let risk_flags: Vec<RiskFlag> = flags.into_iter().map(|(f, _)| f).collect();
+    // (g.8) The PAD risk profile's "duplex is not a first test" never stands beside an urgent
+    // duplex (a same-day venous duplex for a DVT, an arterial duplex for limb-threatening ischemia).
+    let urgent_duplex = workups.iter().any(|w| {
+        matches!(w.workup, Workup::VenousDuplex | Workup::ArterialDuplex) && w.urgency <= Urgency::Urgent
+    });
+    let mut risk_flags: Vec<RiskFlag> = flags.into_iter().map(|(f, _)| f).collect();
+    if urgent_duplex {
+        for f in risk_flags.iter_mut().filter(|f| f.flag == Flag::PadRiskProfile) {
+            f.rationale = f.rationale.replace(PAD_DUPLEX_NOTE, ".");
+        }
+    }
     let self_care = self_care::choose(&facts, urgency, &risk_flags);
     // The questions that settle a possible red flag lead (g.1).
     let mut missing = {
@@ -250,6 +276,9 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
         knowledge_base_version: kb.version(),
     }
 }
+
+/// The PAD risk profile's closing note (kb/rules/vascular.rs), removed beside an urgent duplex.
+const PAD_DUPLEX_NOTE: &str = "; duplex is not a first test.";
 
 /// The urgency in a clinician's words (g.8: no internal enum names in clinician-facing text).
 fn urgency_words(u: Urgency) -> &'static str {
@@ -442,6 +471,33 @@ fn merge_workups(flags: &[Fired], prose: bool) -> Vec<SuggestedWorkup> {
             m
         })
         .collect();
+    // (g.8) A comprehensive panel contains the basic one: never both. The basic panel's asking
+    // flags, reasons and urgency move to the comprehensive one.
+    if let Some(bmp) = merged
+        .iter()
+        .position(|w| w.workup == Workup::BasicMetabolicPanel)
+        && merged
+            .iter()
+            .any(|w| w.workup == Workup::ComprehensiveMetabolicPanel)
+    {
+        let basic = merged.remove(bmp);
+        if let Some(cmp) = merged
+            .iter_mut()
+            .find(|w| w.workup == Workup::ComprehensiveMetabolicPanel)
+        {
+            cmp.urgency = cmp.urgency.min(basic.urgency);
+            for f in basic.for_flags {
+                if !cmp.for_flags.contains(&f) {
+                    cmp.for_flags.push(f);
+                }
+            }
+            cmp.for_flags.sort();
+            if prose && !basic.rationale.is_empty() {
+                cmp.rationale.push(' ');
+                cmp.rationale.push_str(&basic.rationale);
+            }
+        }
+    }
     merged.sort_by(|a, b| a.urgency.cmp(&b.urgency).then(a.workup.cmp(&b.workup)));
     merged
 }

@@ -184,6 +184,18 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
             errs.push(format!("spurious possible flag {item}"));
         }
     }
+    if let Some(map) = expect.get("flag_urgency").and_then(Value::as_object) {
+        for (flag, want) in map {
+            let got = a.flags.iter().find(|f| f.flag.name() == flag).map(|f| f.urgency.name());
+            let allowed: Vec<&str> = want
+                .as_array()
+                .map(|w| w.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if !got.is_some_and(|g| allowed.contains(&g)) {
+                errs.push(format!("{flag} urgency {got:?} not in {allowed:?}"));
+            }
+        }
+    }
     if let Some(first) = expect.get("missing_information_first").and_then(Value::as_str)
         && a.missing_information.first().map(|m| m.field) != Some(first)
     {
@@ -404,6 +416,32 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "not intake paths: {bad:?}");
+    }
+
+    /// The checker itself can fail on every core-only key, so a lenient checker cannot hide a
+    /// failing case.
+    #[test]
+    fn every_core_only_expectation_can_fail() {
+        let sparse: Value = serde_json::from_str(
+            r#"{"patient": {"age_years": 45}, "cramps": {"contexts": ["CONTEXT_NIGHT"]}}"#,
+        )
+        .expect("json");
+        let expect: Value = serde_json::from_str(
+            r#"{"possible_flags_present": ["FLAG_DVT_SUSPECTED"],
+                "flag_urgency": {"FLAG_MEDICATION_ASSOCIATED": ["URGENCY_URGENT"]},
+                "missing_information_first": "symptoms.leg_swelling",
+                "urgency": ["URGENCY_EMERGENCY"]}"#,
+        )
+        .expect("json");
+        assert_eq!(check(&expect, &assess_json(&sparse)).len(), 4);
+        let tender: Value = serde_json::from_str(
+            r#"{"patient": {"age_years": 49}, "symptoms": {"calf_tenderness": true}, "conditions": {"recent_surgery": true}}"#,
+        )
+        .expect("json");
+        let absent: Value =
+            serde_json::from_str(r#"{"possible_flags_absent": ["FLAG_DVT_SUSPECTED"]}"#)
+                .expect("json");
+        assert_eq!(check(&absent, &assess_json(&tender)).len(), 1);
     }
 
     #[test]

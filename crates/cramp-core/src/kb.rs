@@ -21,7 +21,7 @@ pub const VERSION: &str = "2.0.0";
 /// Semver of the medication lexicon (`data/medication_lexicon.txt`), reported next to
 /// [`VERSION`]: bump the major when a name can change class, the minor for new entries, the patch
 /// for source or wording fixes.
-pub const MEDICATION_LEXICON_VERSION: &str = "1.0.0";
+pub const MEDICATION_LEXICON_VERSION: &str = "2.0.0";
 
 /// What a clinician needs to review one rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

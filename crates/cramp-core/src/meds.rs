@@ -324,6 +324,23 @@ fn rationale(r: &Recognised) -> String {
     };
     text.push_str(lead);
     text.push_str(term);
+    // g.7: a combination product names its ingredients.
+    if let Basis::Product(product) = r.basis
+        && let Some(p) = MedicationLexicon::standard()
+            .products()
+            .iter()
+            .find(|p| p.name == product)
+        && p.ingredients.len() > 1
+    {
+        text.push_str(" (");
+        for (i, ing) in p.ingredients.iter().enumerate() {
+            if i > 0 {
+                text.push_str(" + ");
+            }
+            text.push_str(ing);
+        }
+        text.push(')');
+    }
     if let Some(source) = r.source {
         text.push_str(" (medication lexicon ");
         text.push_str(lexicon);

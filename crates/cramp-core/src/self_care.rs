@@ -104,6 +104,11 @@ const PREGNANCY: SelfCareAdvice = advice(
     "Leg cramps are common in pregnancy. Gentle calf stretches, staying active, fluids and a warm bath before bed are low-risk; supplements (magnesium, calcium, vitamins) have inconsistent evidence, so ask your midwife or doctor first. Seek care the same day for one swollen, painful, red or warm leg, and emergency care for chest pain or breathlessness.",
     "Cochrane 2020: inconsistent, low-certainty evidence for supplements in pregnancy [S16]",
 );
+const ALCOHOL: SelfCareAdvice = advice(
+    "SELF_CARE_CUT_DOWN_ALCOHOL",
+    "Cutting down on alcohol helps: heavy drinking lowers magnesium and potassium, dehydrates and can damage the nerves in the legs; ask your clinician about support. Heavy drinking also uses up thiamine (vitamin B1), so ask whether a thiamine supplement is right for you.",
+    "alcohol is a named cause of low magnesium and of neuropathy [S8, S32; reference b.5 and the Mg row of (a)]; the thiamine note is second-edition guidance (g.8)",
+);
 const DIABETIC_FEET: SelfCareAdvice = advice(
     "SELF_CARE_DIABETIC_FOOT_CARE",
     "Check both feet every day for cuts, blisters, colour change or swelling; wear moisture-wicking socks and well-fitted shoes; have your feet examined at least once a year, and avoid hot-water bottles or heat pads on numb feet.",
@@ -140,8 +145,10 @@ pub(crate) fn choose(f: &Facts<'_>, urgency: Urgency, flags: &[RiskFlag]) -> Vec
         has(Flag::PadPattern) || has(Flag::PadRiskProfile) || has(Flag::CriticalLimbIschemia);
 
     // Room for every item below, so the list is allocated once.
-    let mut out = Vec::with_capacity(17);
-    if has(Flag::PregnancyAssociated) {
+    let mut out = Vec::with_capacity(18);
+    // (g.8) Pregnancy gets the pregnancy evidence [S16], never the older-adult magnesium text.
+    let pregnant = has(Flag::PregnancyAssociated) || f.h.patient.pregnant == Some(true);
+    if pregnant {
         out.push(PREGNANCY);
     }
     if has(Flag::ExerciseAssociatedCramps) {
@@ -173,10 +180,15 @@ pub(crate) fn choose(f: &Facts<'_>, urgency: Urgency, flags: &[RiskFlag]) -> Vec
     if matches!(f.h.conditions.smoking, Some(crate::input::Smoking::Current)) {
         out.push(SMOKING);
     }
+    if f.h.conditions.heavy_alcohol_use == Some(true) {
+        out.push(ALCOHOL);
+    }
     if f.current_meds().next().is_some() {
         out.push(MEDICINES);
     }
-    out.push(NO_SUPPLEMENT_PROMISES);
+    if !pregnant {
+        out.push(NO_SUPPLEMENT_PROMISES);
+    }
     out.push(NO_QUININE);
     out.push(DIARY);
     out.push(WATCH_FOR);
@@ -210,6 +222,27 @@ mod tests {
             let not = pregnant(other);
             assert_eq!(not.urgency, Urgency::Routine);
             assert!(not.self_care.iter().all(|a| a.code != PREGNANCY.code));
+        }
+    }
+
+    /// g.8: the older-adult magnesium text is not the pregnant patient's evidence (S15 vs S16).
+    #[test]
+    fn a_pregnant_patient_does_not_get_the_older_adult_magnesium_text() {
+        let yes = pregnant(Some(true));
+        assert!(yes.self_care.iter().all(|a| a.code != NO_SUPPLEMENT_PROMISES.code));
+        let not = pregnant(Some(false));
+        assert!(not.self_care.iter().any(|a| a.code == NO_SUPPLEMENT_PROMISES.code));
+    }
+
+    /// g.8: heavy alcohol use gets advice to cut down and a thiamine note; unknown gets none.
+    #[test]
+    fn heavy_alcohol_use_gets_the_alcohol_advice() {
+        for (answer, expected) in [(Some(true), true), (Some(false), false), (None, false)] {
+            let mut h = CrampHistory::default();
+            h.patient.age_years = Some(50);
+            h.conditions.heavy_alcohol_use = answer;
+            let a = evaluate(&KnowledgeBase::standard(), &validate(h, Vec::new()).unwrap());
+            assert_eq!(a.self_care.iter().any(|x| x.code == ALCOHOL.code), expected, "{answer:?}");
         }
     }
 }

@@ -5,7 +5,7 @@
 
 mod benign;
 mod medications;
-mod metabolic;
+pub(crate) mod metabolic;
 mod neuro;
 mod red_flags;
 mod vascular;

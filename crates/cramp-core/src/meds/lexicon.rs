@@ -103,7 +103,8 @@ impl LexiconIngredient {
 pub enum ProductKind {
     /// A brand (reported as `MEDICATION_MATCH_BRAND`).
     Brand,
-    /// A non-proprietary combination name such as co-amilozide (reported as `_EXACT`).
+    /// A non-proprietary combination name such as co-amilozide (reported as `_BRAND`, the
+    /// product match: clinical-reference.md g.7).
     Combination,
 }
 
@@ -642,7 +643,8 @@ impl MedicationLexicon {
                 let match_kind = match (fuzzy, product.kind) {
                     (true, _) => MedicationMatch::Fuzzy,
                     (false, ProductKind::Brand) => MedicationMatch::Brand,
-                    (false, ProductKind::Combination) => MedicationMatch::Exact,
+                    // g.7: a combination product is reported as a product match, never as a generic name.
+                    (false, ProductKind::Combination) => MedicationMatch::Brand,
                 };
                 let source = product.sources.first().copied().unwrap_or_default();
                 for &ingredient in parts {
@@ -984,8 +986,8 @@ mod tests {
         assert_eq!(
             names("Co-amilozide 5/50"),
             [
-                ("amiloride", MedicationMatch::Exact),
-                ("hydrochlorothiazide", MedicationMatch::Exact)
+                ("amiloride", MedicationMatch::Brand),
+                ("hydrochlorothiazide", MedicationMatch::Brand)
             ]
         );
         // The generic name in brackets beats the brand for that ingredient.

@@ -17,20 +17,20 @@ const V1: &str = "1.0.0";
 
 // Potassium, mmol/L (L1, L2).
 pub(crate) const K_LOW: f64 = 3.5;
-const K_MODERATE_LOW: f64 = 3.0;
+pub(crate) const K_MODERATE_LOW: f64 = 3.0;
 const K_SEVERE_LOW: f64 = 2.5;
 const K_HIGH: f64 = 5.5;
-const K_MODERATE_HIGH: f64 = 6.0;
+pub(crate) const K_MODERATE_HIGH: f64 = 6.0;
 const K_SEVERE_HIGH: f64 = 6.5;
 // Sodium, mmol/L (L4, L5).
 const NA_LOW: f64 = 135.0;
-const NA_MODERATE_LOW: f64 = 130.0;
+pub(crate) const NA_MODERATE_LOW: f64 = 130.0;
 const NA_PROFOUND_LOW: f64 = 125.0;
 const NA_HIGH: f64 = 145.0;
 // Magnesium, mg/dL (L7-L9): default low cut-off without a lab range, and the level below which
 // symptoms usually start. Below it mmol/L or mEq/L values also land, so units are asked for.
 pub(crate) const MG_LOW: f64 = 1.8;
-const MG_SEVERE_LOW: f64 = 1.2;
+pub(crate) const MG_SEVERE_LOW: f64 = 1.2;
 // Calcium (total), mg/dL (L10-L12, L6).
 pub(crate) const CA_LOW: f64 = 8.8;
 const CA_SEVERE_LOW: f64 = 7.6;
