@@ -79,6 +79,16 @@ pub(crate) fn bools_mut(h: &mut CrampHistory) -> Vec<(&'static str, &mut Option<
         ),
         ("symptoms.saddle_numbness", &mut s.saddle_numbness),
         (
+            "symptoms.weakness_getting_worse",
+            &mut s.weakness_getting_worse,
+        ),
+        ("symptoms.muscle_twitching", &mut s.muscle_twitching),
+        ("symptoms.muscle_wasting", &mut s.muscle_wasting),
+        (
+            "symptoms.speech_or_swallowing_difficulty",
+            &mut s.speech_or_swallowing_difficulty,
+        ),
+        (
             "symptoms.bladder_or_bowel_changes",
             &mut s.bladder_or_bowel_changes,
         ),
@@ -358,6 +368,7 @@ prop_compose! {
         nums in numbers(),
         meds in proptest::collection::vec(medication(), 0..6),
         labs in labs(),
+        course in (sometimes(0u32..60), sometimes(0u32..72), sometimes(0.0f64..8.0)),
     ) -> CrampHistory {
         let (sex, laterality, relief, swelling, urine) = e1;
         let (diabetes, smoking, thyroid, ckd) = e2;
@@ -390,6 +401,57 @@ prop_compose! {
         h.findings.heart_rate_bpm = hr;
         h.findings.labs = labs;
         h.medications = meds;
+        (
+            h.cramps.weeks_since_onset,
+            h.cramps.hours_since_onset,
+            h.findings.calf_circumference_difference_cm,
+        ) = course;
+        h
+    }
+}
+
+/// The yes/no answers the red-flag rules read, from the knowledge base itself.
+fn red_flag_answers() -> Vec<&'static str> {
+    let mut h = CrampHistory::default();
+    let bools: Vec<&'static str> = bools_mut(&mut h).into_iter().map(|(p, _)| p).collect();
+    let mut out: Vec<&'static str> = Vec::new();
+    for rule in crate::KnowledgeBase::standard().rules() {
+        if rule.flag.is_red_flag() {
+            for input in rule.inputs {
+                if let Some(p) = bools.iter().find(|b| *b == input)
+                    && !out.contains(p)
+                {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+prop_compose! {
+    /// A history as [`history`] makes it, with some of the answers red-flag rules read set to
+    /// "yes" (each with a per-history probability of 1/50, 1/15 or 1/5), so that red flags are
+    /// established or possible often enough for the certainty properties to bite, from a single
+    /// sign to many.
+    pub(crate) fn red_flag_history()(
+        p in proptest::sample::select(&[0.02, 0.066, 0.2][..])
+    )(
+        h in history(),
+        lifts in proptest::collection::vec(proptest::bool::weighted(p), red_flag_answers().len()),
+    ) -> CrampHistory {
+        let mut h = h;
+        let red = red_flag_answers();
+        for (path, slot) in bools_mut(&mut h) {
+            if let Some(i) = red.iter().position(|p| *p == path)
+                && lifts.get(i).copied().unwrap_or(false)
+            {
+                *slot = Some(true);
+            }
+        }
+        if h.patient.sex == Some(Sex::Male) {
+            h.patient.pregnant = h.patient.pregnant.map(|_| false);
+        }
         h
     }
 }

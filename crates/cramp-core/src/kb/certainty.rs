@@ -48,16 +48,28 @@ fn given(items: &[(&'static str, Option<bool>)]) -> Vec<Evidence> {
         .collect()
 }
 
+/// A course of a week or more with no sudden onset or acute episode reported: "cold feet" is then
+/// the chronic PAD sign of seed A (b.1), not the sudden cold foot of acute ischemia (g.1 reading,
+/// docs/clinical-decisions.md). Pallor, absent pulses and paralysis stay signs whatever the course.
+fn chronic_course(h: &CrampHistory) -> bool {
+    let c = &h.cramps;
+    c.sudden_onset != Some(true)
+        && c.hours_since_onset.is_none()
+        && c.weeks_since_onset.is_some_and(|w| w >= 1)
+}
+
 fn ali_signs(h: &CrampHistory) -> Vec<Evidence> {
     let s = &h.symptoms;
     let mut e = given(&[
         ("symptoms.foot_pale_or_blue", s.foot_pale_or_blue),
-        ("symptoms.cold_feet", s.cold_feet),
         (
             "symptoms.cannot_move_foot_or_toes",
             s.cannot_move_foot_or_toes,
         ),
     ]);
+    if !chronic_course(h) {
+        e.extend(given(&[("symptoms.cold_feet", s.cold_feet)]));
+    }
     if h.findings.foot_pulses == Some(Pulses::Absent) {
         e.push(ev_val("findings.foot_pulses", Pulses::Absent.name()));
     }

@@ -242,13 +242,7 @@ pub(crate) const ACUTE_LIMB_ISCHEMIA: Rule = Rule {
 fn acute_limb_ischemia(f: &Facts<'_>, out: &mut RuleOut) {
     let c = &f.h.cramps;
     let s = &f.h.symptoms;
-    // An unknown onset cannot be sudden when the answers establish a course of a week or more and
-    // no acute episode (hours since onset) is reported: the limb would not still be viable-but-
-    // threatened (docs/clinical-decisions.md, g.1 readings).
-    let chronic_course = c.sudden_onset.is_none()
-        && c.hours_since_onset.is_none()
-        && c.weeks_since_onset.is_some_and(|w| w >= 1);
-    if !f.yes(c.sudden_onset) || chronic_course {
+    if !f.yes(c.sudden_onset) {
         return;
     }
     let pain = f.yes(c.persistent_pain) || f.yes(c.pain_out_of_proportion);
