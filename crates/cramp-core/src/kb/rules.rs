@@ -1,7 +1,7 @@
 //! The rule registry: every rule in stable catalog order, one file per family.
 //!
 //! Adding a rule is one `const Rule` in its family file, one line here and its golden cases in
-//! `tests/data/rules/`; the engine does not change.
+//! `crates/cramp-core/tests/data/rules/` (run by `cargo test -p cramp-core`); the engine does not change.
 
 mod benign;
 mod medications;
