@@ -241,11 +241,15 @@ pub fn evaluate_with(kb: &KnowledgeBase, history: &ValidHistory, detail: Detail)
     // (g.8) The PAD risk profile's "duplex is not a first test" never stands beside an urgent
     // duplex (a same-day venous duplex for a DVT, an arterial duplex for limb-threatening ischemia).
     let urgent_duplex = workups.iter().any(|w| {
-        matches!(w.workup, Workup::VenousDuplex | Workup::ArterialDuplex) && w.urgency <= Urgency::Urgent
+        matches!(w.workup, Workup::VenousDuplex | Workup::ArterialDuplex)
+            && w.urgency <= Urgency::Urgent
     });
     let mut risk_flags: Vec<RiskFlag> = flags.into_iter().map(|(f, _)| f).collect();
     if urgent_duplex {
-        for f in risk_flags.iter_mut().filter(|f| f.flag == Flag::PadRiskProfile) {
+        for f in risk_flags
+            .iter_mut()
+            .filter(|f| f.flag == Flag::PadRiskProfile)
+        {
             f.rationale = f.rationale.replace(PAD_DUPLEX_NOTE, ".");
         }
     }
@@ -299,7 +303,10 @@ fn possible_flags(
     facts: &Facts<'_>,
     established: &[Fired],
     prose: bool,
-) -> (Vec<(PossibleFlag, Vec<WorkupRequest>)>, Vec<MissingInformation>) {
+) -> (
+    Vec<(PossibleFlag, Vec<WorkupRequest>)>,
+    Vec<MissingInformation>,
+) {
     let mut possible: Vec<(PossibleFlag, Vec<WorkupRequest>)> = Vec::new();
     let mut missing = Vec::new();
     let open = facts.reading_as(Reading::CannotExclude);

@@ -15,7 +15,9 @@ use crate::output::Assessment;
 use crate::{KnowledgeBase, evaluate};
 
 pub(crate) fn repo_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 pub(crate) fn core_path(rel: &str) -> PathBuf {
@@ -34,7 +36,12 @@ pub(crate) fn parse_history(v: &Value) -> Result<(CrampHistory, Vec<FieldViolati
     let mut leaves: Vec<(String, &Value)> = Vec::new();
     for (section, body) in obj {
         if section == "medications" {
-            for (i, m) in body.as_array().ok_or("medications is not a list")?.iter().enumerate() {
+            for (i, m) in body
+                .as_array()
+                .ok_or("medications is not a list")?
+                .iter()
+                .enumerate()
+            {
                 let mut med = Medication::default();
                 for (k, x) in m.as_object().ok_or("a medication is not an object")? {
                     match k.as_str() {
@@ -46,14 +53,19 @@ pub(crate) fn parse_history(v: &Value) -> Result<(CrampHistory, Vec<FieldViolati
                                 x.as_u64().and_then(|w| u32::try_from(w).ok());
                         }
                         "recently_stopped" => med.recently_stopped = x.as_bool(),
-                        other => return Err(format!("medications[{i}].{other} is not an intake field")),
+                        other => {
+                            return Err(format!("medications[{i}].{other} is not an intake field"));
+                        }
                     }
                 }
                 h.medications.push(med);
             }
             continue;
         }
-        for (k, x) in body.as_object().ok_or_else(|| format!("{section} is not an object"))? {
+        for (k, x) in body
+            .as_object()
+            .ok_or_else(|| format!("{section} is not an object"))?
+        {
             if section == "findings" && k == "labs" {
                 for (lk, lx) in x.as_object().ok_or("labs is not an object")? {
                     leaves.push((format!("findings.labs.{lk}"), lx));
@@ -141,7 +153,10 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
     let mut errs = Vec::new();
     let urgency = a.urgency.name();
     if expect.get("urgency").is_some() && !list(expect, "urgency").contains(&urgency) {
-        errs.push(format!("urgency {urgency} not in {:?}", list(expect, "urgency")));
+        errs.push(format!(
+            "urgency {urgency} not in {:?}",
+            list(expect, "urgency")
+        ));
     }
     let flags: Vec<&str> = a.flags.iter().map(|f| f.flag.name()).collect();
     let workups: Vec<&str> = a.workups.iter().map(|w| w.workup.name()).collect();
@@ -173,10 +188,16 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
     }
     // Core-only keys (the server's runner ignores them): possible red flags (g.1) and the question
     // that must lead `missing_information`.
-    let possible: Vec<&str> = a.possible_flags.iter().map(|p| p.risk.flag.name()).collect();
+    let possible: Vec<&str> = a
+        .possible_flags
+        .iter()
+        .map(|p| p.risk.flag.name())
+        .collect();
     for item in list(expect, "possible_flags_present") {
         if !possible.contains(&item) {
-            errs.push(format!("missing possible flag {item} (possible: {possible:?})"));
+            errs.push(format!(
+                "missing possible flag {item} (possible: {possible:?})"
+            ));
         }
     }
     for item in list(expect, "possible_flags_absent") {
@@ -186,7 +207,11 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
     }
     if let Some(map) = expect.get("flag_urgency").and_then(Value::as_object) {
         for (flag, want) in map {
-            let got = a.flags.iter().find(|f| f.flag.name() == flag).map(|f| f.urgency.name());
+            let got = a
+                .flags
+                .iter()
+                .find(|f| f.flag.name() == flag)
+                .map(|f| f.urgency.name());
             let allowed: Vec<&str> = want
                 .as_array()
                 .map(|w| w.iter().filter_map(Value::as_str).collect())
@@ -196,7 +221,9 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
             }
         }
     }
-    if let Some(first) = expect.get("missing_information_first").and_then(Value::as_str)
+    if let Some(first) = expect
+        .get("missing_information_first")
+        .and_then(Value::as_str)
         && a.missing_information.first().map(|m| m.field) != Some(first)
     {
         errs.push(format!(
@@ -259,7 +286,8 @@ pub(crate) fn rule_cases() -> Vec<RuleCase> {
             out.push(RuleCase {
                 id: format!(
                     "{} {}",
-                    path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    path.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                     c["id"].as_str().expect("case id")
                 ),
                 history: c["history"].clone(),
@@ -408,7 +436,11 @@ mod tests {
                 .chain(a.possible_flags.iter().map(|p| &p.risk))
                 .flat_map(|f| f.evidence.iter().map(|e| e.field.as_ref()))
                 .chain(a.missing_information.iter().map(|m| m.field))
-                .chain(a.possible_flags.iter().flat_map(|p| p.settled_by.iter().copied()));
+                .chain(
+                    a.possible_flags
+                        .iter()
+                        .flat_map(|p| p.settled_by.iter().copied()),
+                );
             for p in paths {
                 if !ok(p) && !bad.iter().any(|b| b == p) {
                     bad.push(p.to_owned());

@@ -229,9 +229,17 @@ mod tests {
     #[test]
     fn a_pregnant_patient_does_not_get_the_older_adult_magnesium_text() {
         let yes = pregnant(Some(true));
-        assert!(yes.self_care.iter().all(|a| a.code != NO_SUPPLEMENT_PROMISES.code));
+        assert!(
+            yes.self_care
+                .iter()
+                .all(|a| a.code != NO_SUPPLEMENT_PROMISES.code)
+        );
         let not = pregnant(Some(false));
-        assert!(not.self_care.iter().any(|a| a.code == NO_SUPPLEMENT_PROMISES.code));
+        assert!(
+            not.self_care
+                .iter()
+                .any(|a| a.code == NO_SUPPLEMENT_PROMISES.code)
+        );
     }
 
     /// g.8: heavy alcohol use gets advice to cut down and a thiamine note; unknown gets none.
@@ -241,8 +249,15 @@ mod tests {
             let mut h = CrampHistory::default();
             h.patient.age_years = Some(50);
             h.conditions.heavy_alcohol_use = answer;
-            let a = evaluate(&KnowledgeBase::standard(), &validate(h, Vec::new()).unwrap());
-            assert_eq!(a.self_care.iter().any(|x| x.code == ALCOHOL.code), expected, "{answer:?}");
+            let a = evaluate(
+                &KnowledgeBase::standard(),
+                &validate(h, Vec::new()).unwrap(),
+            );
+            assert_eq!(
+                a.self_care.iter().any(|x| x.code == ALCOHOL.code),
+                expected,
+                "{answer:?}"
+            );
         }
     }
 }

@@ -203,7 +203,6 @@ impl<'a> Facts<'a> {
         v.map_or(self.cannot_exclude(), |x| x <= t)
     }
 
-
     /// Whether rationales are wanted ([`Detail::Full`]); rules skip formatting text otherwise.
     pub(crate) fn prose(&self) -> bool {
         self.detail == Detail::Full
@@ -445,7 +444,11 @@ impl<'a> Facts<'a> {
             "findings.collateral_superficial_veins",
             self.yes(f.collateral_superficial_veins),
         );
-        sc.add(1.0, "conditions.prior_dvt_or_pe", self.yes(c.prior_dvt_or_pe));
+        sc.add(
+            1.0,
+            "conditions.prior_dvt_or_pe",
+            self.yes(c.prior_dvt_or_pe),
+        );
         sc
     }
 
@@ -516,7 +519,11 @@ impl<'a> Facts<'a> {
             "conditions.recent_surgery",
             !bedridden && self.yes(c.recent_surgery),
         );
-        sc.add(1.5, "conditions.prior_dvt_or_pe", self.yes(c.prior_dvt_or_pe));
+        sc.add(
+            1.5,
+            "conditions.prior_dvt_or_pe",
+            self.yes(c.prior_dvt_or_pe),
+        );
         sc.add(
             1.0,
             "symptoms.coughing_blood",

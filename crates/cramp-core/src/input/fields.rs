@@ -36,6 +36,7 @@ impl Slot<'_> {
     }
 
     /// Makes the answer unknown (not asked).
+    #[cfg(test)]
     pub(crate) fn clear(&mut self) {
         match self {
             Self::Bool(v) => **v = None,
@@ -51,8 +52,10 @@ pub(crate) trait NamedAnswer {
     /// Whether the answer was given.
     fn known(&self) -> bool;
     /// Makes it unknown.
+    #[cfg(test)]
     fn clear(&mut self);
     /// Sets (an enum) or adds (a list) the value with this contract name; false if no such name.
+    #[cfg(test)]
     fn set_name(&mut self, name: &str) -> bool;
 }
 
@@ -62,9 +65,11 @@ macro_rules! named_answers {
             fn known(&self) -> bool {
                 self.is_some()
             }
+            #[cfg(test)]
             fn clear(&mut self) {
                 *self = None;
             }
+            #[cfg(test)]
             fn set_name(&mut self, name: &str) -> bool {
                 *self = <$t>::from_name(name);
                 self.is_some()
@@ -74,9 +79,11 @@ macro_rules! named_answers {
             fn known(&self) -> bool {
                 !self.is_empty()
             }
+            #[cfg(test)]
             fn clear(&mut self) {
                 self.clear();
             }
+            #[cfg(test)]
             fn set_name(&mut self, name: &str) -> bool {
                 <$t>::from_name(name).map(|v| self.push(v)).is_some()
             }
@@ -85,8 +92,20 @@ macro_rules! named_answers {
 }
 
 named_answers!(
-    Sex, Location, Laterality, Context, Relief, Swelling, UrineColor, Diabetes, Smoking, Thyroid,
-    CkdStage, ActivityLevel, Pulses, Sensation
+    Sex,
+    Location,
+    Laterality,
+    Context,
+    Relief,
+    Swelling,
+    UrineColor,
+    Diabetes,
+    Smoking,
+    Thyroid,
+    CkdStage,
+    ActivityLevel,
+    Pulses,
+    Sensation
 );
 
 macro_rules! intake_fields {

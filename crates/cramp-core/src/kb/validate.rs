@@ -3,7 +3,8 @@
 //! Run by the test suite and available to the binary at start-up, so a malformed rule table (a
 //! duplicate id, a rule without a citation, an UNVERIFIED code) never reaches a clinician.
 
-use super::{KnowledgeBase, codes};
+use super::{KnowledgeBase, certainty, codes};
+use crate::input::fields;
 use crate::output::Flag;
 
 /// A defect in the rule table.
@@ -25,6 +26,12 @@ pub enum KbError {
     /// A flag of the output vocabulary has no rule.
     #[error("flag `{0}` has no rule")]
     UncoveredFlag(&'static str),
+    /// A rule input or a settling question names a field the intake does not have.
+    #[error("`{0}` is not an intake field path")]
+    UnknownField(&'static str),
+    /// A red flag has no row in the g.1 table of specific signs.
+    #[error("red flag `{0}` has no specific signs (clinical-reference.md g.1)")]
+    NoSpecificSigns(&'static str),
 }
 
 fn semver(v: &str) -> bool {
@@ -67,6 +74,26 @@ pub fn self_check(kb: &KnowledgeBase) -> Result<(), Vec<KbError>> {
         if !metas.iter().any(|m| m.flag == *flag) {
             errors.push(KbError::UncoveredFlag(flag.name()));
         }
+        if flag.is_red_flag() && certainty::of(*flag).is_none() {
+            errors.push(KbError::NoSpecificSigns(flag.name()));
+        }
+    }
+    // A misspelt path would never match an answer: every rule input and every g.1 question must
+    // name an intake field ("medications" is the whole list).
+    let known = |p: &str| p == "medications" || fields::is_intake_path(p);
+    for m in &metas {
+        for input in m.inputs {
+            if !known(input) {
+                errors.push(KbError::UnknownField(input));
+            }
+        }
+    }
+    for row in certainty::TABLE {
+        for q in row.settle {
+            if !known(q.field) {
+                errors.push(KbError::UnknownField(q.field));
+            }
+        }
     }
     if !semver(super::VERSION) {
         errors.push(KbError::BadVersion("knowledge base"));
@@ -85,6 +112,14 @@ mod tests {
     #[test]
     fn standard_knowledge_base_passes_its_self_check() {
         assert_eq!(self_check(&KnowledgeBase::standard()), Ok(()));
+    }
+
+    #[test]
+    fn a_misspelt_field_path_is_not_an_intake_path() {
+        assert!(fields::is_intake_path("symptoms.leg_swelling"));
+        assert!(!fields::is_intake_path("symptoms.leg_sweling"));
+        assert!(fields::is_intake_path("findings.labs.ck_u_l"));
+        assert!(fields::is_intake_path("medications.weeks_since_started"));
     }
 
     #[test]

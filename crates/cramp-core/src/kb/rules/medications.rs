@@ -5,13 +5,14 @@
 use crate::engine::facts::{self, Facts, ev, ev_val, trues, yes};
 use crate::engine::{Fire, RuleOut};
 use crate::input::UrineColor;
-use crate::kb::rules::metabolic::{K_MODERATE_HIGH, K_MODERATE_LOW, MG_SEVERE_LOW, NA_MODERATE_LOW};
+use crate::kb::rules::metabolic::{
+    K_MODERATE_HIGH, K_MODERATE_LOW, MG_SEVERE_LOW, NA_MODERATE_LOW,
+};
 use crate::kb::sources::{S1, S2, S4, S12, S13, S14, S17, S18, S25, S37};
 use crate::kb::{Rule, RuleMeta};
 use crate::meds;
 use crate::output::{DrugClass, Evidence, EvidenceStrength, Flag, Urgency, Workup};
 
-const V1: &str = "1.0.0";
 
 /// A recognised culprit other than a plain statin (statins have their own CK rules, e.5).
 pub(crate) const MEDICATION_ASSOCIATED: Rule = Rule {
@@ -81,7 +82,18 @@ fn harm(f: &Facts<'_>, class: DrugClass) -> Option<&'static str> {
         {
             Some("potassium 6.0 mmol/L or more")
         }
-        _ => None,
+        DrugClass::ProtonPumpInhibitor
+        | DrugClass::PotassiumSparingDiuretic
+        | DrugClass::Statin
+        | DrugClass::LongActingBetaAgonist
+        | DrugClass::Raloxifene
+        | DrugClass::Estrogen
+        | DrugClass::Teriparatide
+        | DrugClass::IntravenousIron
+        | DrugClass::Naproxen
+        | DrugClass::Quinine
+        | DrugClass::OtherReported
+        | DrugClass::StatinInteracting => None,
     }
 }
 
@@ -118,9 +130,9 @@ fn medication_associated(f: &Facts<'_>, out: &mut RuleOut) {
     // statin with one and muscle symptoms.
     let inhibitor = all.iter().any(|m| m.class == DrugClass::StatinInteracting);
     let contraindicated = inhibitor
-        && all
-            .iter()
-            .any(|m| m.class == DrugClass::Statin && matches!(m.ingredient, "simvastatin" | "lovastatin"));
+        && all.iter().any(|m| {
+            m.class == DrugClass::Statin && matches!(m.ingredient, "simvastatin" | "lovastatin")
+        });
     let s = &f.h.symptoms;
     let muscle = [
         s.muscle_weakness,
@@ -161,7 +173,11 @@ fn medication_associated(f: &Facts<'_>, out: &mut RuleOut) {
         if let Some(what) = harm(f, m.class) {
             urgency = urgency.min(Urgency::Urgent);
             if f.prose() {
-                harms.push(format!("{} ({}) is the likely cause of the {what}", m.ingredient, class_words(m.class)));
+                harms.push(format!(
+                    "{} ({}) is the likely cause of the {what}",
+                    m.ingredient,
+                    class_words(m.class)
+                ));
             }
         }
         if f.prose() {
@@ -185,14 +201,26 @@ fn medication_associated(f: &Facts<'_>, out: &mut RuleOut) {
         evidence.extend(trues(&[
             ("symptoms.muscle_weakness", s.muscle_weakness),
             ("symptoms.proximal_weakness", s.proximal_weakness),
-            ("symptoms.generalized_muscle_aches", s.generalized_muscle_aches),
+            (
+                "symptoms.generalized_muscle_aches",
+                s.generalized_muscle_aches,
+            ),
             ("cramps.persistent_pain", f.h.cramps.persistent_pain),
         ]));
     }
     for (field, value) in [
-        ("findings.labs.magnesium_mg_dl", f.h.findings.labs.magnesium_mg_dl),
-        ("findings.labs.sodium_mmol_l", f.h.findings.labs.sodium_mmol_l),
-        ("findings.labs.potassium_mmol_l", f.h.findings.labs.potassium_mmol_l),
+        (
+            "findings.labs.magnesium_mg_dl",
+            f.h.findings.labs.magnesium_mg_dl,
+        ),
+        (
+            "findings.labs.sodium_mmol_l",
+            f.h.findings.labs.sodium_mmol_l,
+        ),
+        (
+            "findings.labs.potassium_mmol_l",
+            f.h.findings.labs.potassium_mmol_l,
+        ),
     ] {
         if let Some(v) = value
             && !harms.is_empty()

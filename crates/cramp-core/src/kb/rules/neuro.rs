@@ -164,7 +164,11 @@ fn neuromuscular_weakness(f: &Facts<'_>, out: &mut RuleOut) {
             out.ask("symptoms.weakness_getting_worse", "Is there weakness that has been getting worse over weeks or months?", "Progressive weakness with cramps or twitching needs neurology without delay (neuromuscular disease); twitching alone is usually benign.");
         }
         if weak_or_twitching && s.muscle_wasting.is_none() {
-            out.ask("symptoms.muscle_wasting", "Has any muscle become visibly thinner?", "Muscle wasting with cramps or twitching needs neurology without delay.");
+            out.ask(
+                "symptoms.muscle_wasting",
+                "Has any muscle become visibly thinner?",
+                "Muscle wasting with cramps or twitching needs neurology without delay.",
+            );
         }
         return;
     }

@@ -123,9 +123,8 @@ fn dvt(f: &Facts<'_>, out: &mut RuleOut) {
     let likely = wells.points >= 2.0;
     // g.3: a Wells score of 2 or more from established items, with calf pain or tenderness,
     // establishes "DVT likely" even while other signs are unknown.
-    let tender_or_pain = f.yes(s.calf_tenderness)
-        || f.yes(f.h.findings.deep_vein_tenderness)
-        || f.constant_pain();
+    let tender_or_pain =
+        f.yes(s.calf_tenderness) || f.yes(f.h.findings.deep_vein_tenderness) || f.constant_pain();
     if signs.is_empty() && !(likely && tender_or_pain) {
         if s.leg_swelling.is_none()
             && f.unilateral()
@@ -219,7 +218,7 @@ pub(crate) const ACUTE_LIMB_ISCHEMIA: Rule = Rule {
         version: V2,
         title: "Possible acute limb ischemia",
         flag: Flag::AcuteLimbIschemia,
-        rationale: "Sudden, persistent leg pain with a pale or blue, cold, pulseless, numb or paralysed foot (the 6 Ps) can mean the artery is suddenly blocked. Damage can begin within 4-6 hours: emergency vascular evaluation.",
+        rationale: "Sudden, persistent leg pain with a pale or blue, cold, pulseless, numb or paralysed foot (the 6 Ps) can mean the artery is suddenly blocked; a sudden onset with two of the other Ps is enough even when the pain answers are missing or no, because pain can be masked. Damage can begin within 4-6 hours: emergency vascular evaluation, never an outpatient ABI.",
         inputs: &[
             "cramps.sudden_onset",
             "cramps.persistent_pain",
@@ -231,6 +230,10 @@ pub(crate) const ACUTE_LIMB_ISCHEMIA: Rule = Rule {
             "symptoms.cannot_move_foot_or_toes",
             "findings.foot_pulses",
             "conditions.atrial_fibrillation",
+            "conditions.known_peripheral_artery_disease",
+            "cramps.hours_since_onset",
+            "cramps.weeks_since_onset",
+            "cramps.contexts",
         ],
         citations: &[S22, S4],
         codings: &[],
@@ -319,7 +322,7 @@ pub(crate) const RHABDOMYOLYSIS: Rule = Rule {
         version: V2,
         title: "Possible rhabdomyolysis",
         flag: Flag::RhabdomyolysisSuspected,
-        rationale: "Muscle pain, weakness or swelling with cola-coloured urine, or a markedly raised CK, can mean muscle breakdown that threatens the kidneys. Dark urine with muscle symptoms is an emergency; a raised CK with symptoms needs same-day tests.",
+        rationale: "Muscle pain, weakness or swelling with cola-coloured urine, or a markedly raised CK, can mean muscle breakdown that threatens the kidneys. Dark urine with muscle symptoms, or a CK of about five times the upper limit with reduced urine output, is an emergency; a raised CK otherwise needs same-day tests, and a CK already given is followed by its trend, not re-ordered to confirm.",
         inputs: &[
             "symptoms.urine_color",
             "symptoms.muscle_weakness",
@@ -327,6 +330,9 @@ pub(crate) const RHABDOMYOLYSIS: Rule = Rule {
             "symptoms.leg_swelling",
             "cramps.persistent_pain",
             "findings.labs.ck_u_l",
+            "symptoms.reduced_urine_output",
+            "symptoms.tense_calf",
+            "findings.labs.potassium_mmol_l",
             "lifestyle.recent_unaccustomed_strenuous_exercise",
             "lifestyle.hot_environment_or_heavy_sweating",
             "conditions.bedridden_3_days_or_more",
@@ -461,7 +467,12 @@ fn rhabdomyolysis(f: &Facts<'_>, out: &mut RuleOut) {
         Workup::Urinalysis,
         "Dipstick blood without red cells on microscopy suggests myoglobin.",
     );
-    if f.h.findings.labs.potassium_mmol_l.is_some_and(|k| k >= K_ECG) {
+    if f.h
+        .findings
+        .labs
+        .potassium_mmol_l
+        .is_some_and(|k| k >= K_ECG)
+    {
         fire.add_workup(
             Workup::Ecg,
             "Same-day ECG: potassium of 6.0 mmol/L or more with muscle breakdown.",

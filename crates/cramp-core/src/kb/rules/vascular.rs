@@ -301,7 +301,7 @@ pub(crate) const CRITICAL_LIMB_ISCHEMIA: Rule = Rule {
         version: "2.0.0",
         title: "Possible chronic limb-threatening ischemia",
         flag: Flag::CriticalLimbIschemia,
-        rationale: "Pain at rest that eases when the leg hangs down (ischemic rest pain), or a slow-healing foot wound with weak pulses or a low ABI, can mean the limb is threatened by arterial disease: urgent vascular referral.",
+        rationale: "Pain at rest that eases when the leg hangs down (ischemic rest pain), or a slow-healing foot wound with weak pulses, a low ABI, known PAD or in a guideline at-risk group for PAD, can mean the limb is threatened by arterial disease: urgent vascular referral.",
         inputs: &[
             "cramps.relieved_by_hanging_leg_down",
             "symptoms.slow_healing_foot_wounds",
@@ -310,6 +310,12 @@ pub(crate) const CRITICAL_LIMB_ISCHEMIA: Rule = Rule {
             "findings.toe_brachial_index",
             "conditions.known_peripheral_artery_disease",
             "conditions.on_dialysis",
+            "patient.age_years",
+            "conditions.coronary_or_cerebrovascular_disease",
+            "conditions.diabetes",
+            "conditions.smoking",
+            "conditions.high_cholesterol",
+            "conditions.hypertension",
         ],
         citations: &[S4, S3, S11],
         codings: &[codes::SCT_PAD],
@@ -340,7 +346,10 @@ fn critical_limb_ischemia(f: &Facts<'_>, out: &mut RuleOut) {
             f.h.symptoms.slow_healing_foot_wounds,
         ),
     ]);
-    for e in pad_signs(f).into_iter().chain(f.pad_risk_group().unwrap_or_default()) {
+    for e in pad_signs(f)
+        .into_iter()
+        .chain(f.pad_risk_group().unwrap_or_default())
+    {
         if !evidence.contains(&e) {
             evidence.push(e);
         }
