@@ -49,7 +49,7 @@ async fn the_questionnaire_is_published_with_one_item_per_intake_field() {
         q["url"],
         format!("{BASE_URL}/fhir/Questionnaire/cramp-intake")
     );
-    assert_eq!(q["version"], "1.0.0");
+    assert_eq!(q["version"], "1.1.0");
     let mut ids = Vec::new();
     linked_ids(q["item"].as_array().unwrap(), &mut ids);
     let unique: BTreeSet<&String> = ids.iter().collect();
