@@ -110,6 +110,8 @@ pub fn assess_to_core(
     }
     // A QuestionnaireResponse is read into a history first; its problems, and the history's,
     // are named under `questionnaire_response_json` (linkIds are the history's field paths).
+    // Answers it could not read stay unknown and are echoed in the assessment (reference g.1).
+    let mut unread = Vec::new();
     let (root, history) = match input {
         None => {
             violations.push(FieldViolation::new("history", "is required"));
@@ -118,7 +120,10 @@ pub fn assess_to_core(
         Some(Input::History(history)) => ("history", Some(history)),
         Some(Input::QuestionnaireResponseJson(json)) => {
             match crate::fhir::questionnaire_response::history_from_json(&json) {
-                Ok(history) => (QR_ROOT, Some(history)),
+                Ok((history, unread_answers)) => {
+                    unread = unread_answers;
+                    (QR_ROOT, Some(history))
+                }
                 Err(problems) => {
                     violations.extend(problems.into_iter().map(|v| {
                         FieldViolation::new(format!("{QR_ROOT}.{}", v.field), v.description)
@@ -129,7 +134,8 @@ pub fn assess_to_core(
         }
     };
     let valid = history.and_then(|history| {
-        let (history, unknown_enums) = convert::history_from_pb(history);
+        let (mut history, unknown_enums) = convert::history_from_pb(history);
+        history.unread_inputs = unread;
         cramp_core::validate(history, unknown_enums)
             .map_err(|err| {
                 violations.extend(err.violations().iter().map(|v| {
@@ -349,13 +355,27 @@ mod tests {
         let assessment = assess(&kb, request(ok)).unwrap().assessment.unwrap();
         assert_eq!(assessment.urgency, pb::Urgency::Emergency as i32);
 
+        // An answer of the wrong type is unknown and named; the rest is assessed (g.1).
+        let unreadable = qr(
+            r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 61}]},
+            {"linkId": "symptoms.chest_pain", "answer": [{"valueBoolean": true}]},
+            {"linkId": "cramps.severity", "answer": [{"valueString": "7"}]}]"#,
+        );
+        let assessment = assess(&kb, request(unreadable))
+            .unwrap()
+            .assessment
+            .unwrap();
+        assert_eq!(assessment.urgency, pb::Urgency::Emergency as i32);
+        assert_eq!(assessment.unread_inputs.len(), 1);
+        assert_eq!(assessment.unread_inputs[0].item, "cramps.severity");
+        assert!(!assessment.unread_inputs[0].reason.contains('7'));
         let bad = qr(
             r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 0}]},
             {"linkId": "cramps.severity", "answer": [{"valueString": "7"}]}]"#,
         );
         assert_eq!(
             fields(assess(&kb, request(bad))),
-            ["questionnaire_response_json.cramps.severity"]
+            ["questionnaire_response_json.patient.age_years"]
         );
         let invalid = qr(r#"[{"linkId": "patient.age_years", "answer": [{"valueInteger": 0}]}]"#);
         assert_eq!(

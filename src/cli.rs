@@ -12,8 +12,16 @@ use std::{
     path::PathBuf,
 };
 
+use std::collections::{HashMap, HashSet};
+
 use clap::{Args, Parser, Subcommand};
-use cramp_core::KnowledgeBase;
+use cramp_core::{FieldViolation, KnowledgeBase};
+use prost::Message as _;
+use prost_types::{
+    DescriptorProto, FileDescriptorSet,
+    field_descriptor_proto::{Label, Type},
+};
+use serde_json::Value;
 
 use crate::{
     assess::{self, AssessError},
@@ -167,16 +175,142 @@ pub fn assess(
         input: input.clone(),
         source,
     })?;
-    let request: pb::AssessRequest =
-        serde_json::from_str(&text).map_err(|source| CliError::Parse {
-            input: input.clone(),
-            source,
-        })?;
-    let response =
-        assess::assess(&KnowledgeBase::standard(), request).map_err(CliError::Invalid)?;
+    let parse_error = |source| CliError::Parse {
+        input: input.clone(),
+        source,
+    };
+    let mut value: Value = serde_json::from_str(&text).map_err(parse_error)?;
+    // The generated parser refuses an unknown enum value without naming its field; found first,
+    // it is a field violation as on the gRPC door, where it arrives as a number.
+    let unknown = unknown_enum_values(&mut value);
+    let request: pb::AssessRequest = serde_json::from_value(value).map_err(parse_error)?;
+    let outcome = assess::assess(&KnowledgeBase::standard(), request);
+    let response = match (outcome, unknown.is_empty()) {
+        (Ok(response), true) => response,
+        (outcome, _) => {
+            // As gRPC: the unknown values first, then the rest of what the core rejects (an
+            // unknown value read as absent), never a second violation at the same place.
+            let named: HashSet<String> = unknown.iter().map(|v| v.field.clone()).collect();
+            let mut violations = unknown;
+            if let Err(err) = outcome {
+                violations.extend(
+                    err.violations()
+                        .iter()
+                        .filter(|v| !named.contains(&v.field))
+                        .cloned(),
+                );
+            }
+            return Err(CliError::Invalid(AssessError::InvalidRequest(violations)));
+        }
+    };
     serde_json::to_writer_pretty(&mut *stdout, &response).map_err(io::Error::from)?;
     writeln!(stdout)?;
     Ok(())
+}
+
+/// Enum fields of the `cramp.v1` messages, from the embedded descriptor set.
+struct EnumFields {
+    messages: HashMap<String, DescriptorProto>,
+    /// Enum type → its value names and numbers.
+    enums: HashMap<String, (HashSet<String>, HashSet<i64>)>,
+}
+
+impl EnumFields {
+    fn load() -> Option<Self> {
+        let fds = FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).ok()?;
+        let mut messages = HashMap::new();
+        let mut enums = HashMap::new();
+        for file in fds.file {
+            let package = file.package().to_owned();
+            for message in file.message_type {
+                messages.insert(format!(".{package}.{}", message.name()), message);
+            }
+            for e in file.enum_type {
+                let names = e.value.iter().map(|v| v.name().to_owned()).collect();
+                let numbers = e.value.iter().map(|v| i64::from(v.number())).collect();
+                enums.insert(format!(".{package}.{}", e.name()), (names, numbers));
+            }
+        }
+        Some(Self { messages, enums })
+    }
+
+    /// Walks `value` as a `message`, replacing each unknown enum value by 0 (absent) and naming
+    /// its field path (`history.cramps.locations[1]`).
+    fn walk(&self, message: &str, value: &mut Value, path: &str, out: &mut Vec<FieldViolation>) {
+        let (Some(descriptor), Value::Object(object)) = (self.messages.get(message), value) else {
+            return;
+        };
+        // In proto field order, as the gRPC door reports them; unknown keys are the parser's.
+        for field in &descriptor.field {
+            let key = if object.contains_key(field.name()) {
+                field.name()
+            } else {
+                field.json_name()
+            };
+            if let Some(field_value) = object.get_mut(key) {
+                self.field(field, field_value, path, out);
+            }
+        }
+    }
+
+    /// One field's value (each entry of a repeated field), named by its path.
+    fn field(
+        &self,
+        field: &prost_types::FieldDescriptorProto,
+        field_value: &mut Value,
+        path: &str,
+        out: &mut Vec<FieldViolation>,
+    ) {
+        let field_path = if path.is_empty() {
+            field.name().to_owned()
+        } else {
+            format!("{path}.{}", field.name())
+        };
+        let repeated = field.label() == Label::Repeated;
+        let mut one = |item: &mut Value, item_path: String| {
+            if field.r#type() == Type::Message {
+                self.walk(field.type_name(), item, &item_path, out);
+                return;
+            }
+            let Some((names, numbers)) = (field.r#type() == Type::Enum)
+                .then(|| self.enums.get(field.type_name()))
+                .flatten()
+            else {
+                return;
+            };
+            let known = if let Value::Number(n) = &*item {
+                n.as_i64().is_none_or(|n| numbers.contains(&n))
+            } else if let Value::String(name) = &*item {
+                names.contains(name)
+            } else {
+                true // not an enum value at all: the parser says so
+            };
+            if !known {
+                *item = Value::from(0);
+                out.push(FieldViolation::new(
+                    item_path,
+                    "is not a known value of its enum",
+                ));
+            }
+        };
+        if let (Value::Array(items), true) = (&mut *field_value, repeated) {
+            for (i, item) in items.iter_mut().enumerate() {
+                one(item, format!("{field_path}[{i}]"));
+            }
+        } else {
+            one(field_value, field_path);
+        }
+    }
+}
+
+/// The unknown enum values of a proto3 JSON `AssessRequest`, each replaced by 0 so the rest can
+/// be parsed and checked.
+fn unknown_enum_values(request: &mut Value) -> Vec<FieldViolation> {
+    let mut out = Vec::new();
+    if let Some(fields) = EnumFields::load() {
+        fields.walk(".cramp.v1.AssessRequest", request, "", &mut out);
+    }
+    out
 }
 
 /// Runs `kb`: the knowledge base as text, or as proto3 JSON with `--json`.
@@ -378,12 +512,43 @@ mod tests {
         for bad in [
             "{",
             r#"{"history": {"patient": {"age_yearz": 3}}}"#,
-            r#"{"history": {"patient": {"sex": "SEX_ROBOT"}}}"#,
+            r#"{"history": {"patient": {"sex": true}}}"#,
+            r#"{"history": {"cramps": {"severity": "SEX_MALE"}}}"#,
         ] {
             let (result, _) = run_assess(bad);
             let err = result.unwrap_err();
             assert_eq!(err.exit_code(), 1, "{bad}");
             assert!(matches!(err, CliError::Parse { .. }));
+        }
+    }
+
+    #[test]
+    fn unknown_enum_values_exit_2_naming_the_field_like_grpc() {
+        for (bad, field) in [
+            (
+                r#"{"history": {"patient": {"age_years": 40, "sex": "SEX_ROBOT"}}}"#,
+                "history.patient.sex",
+            ),
+            (
+                r#"{"history": {"patient": {"ageYears": 40}, "cramps": {"locations": [1, 2, 40]}}}"#,
+                "history.cramps.locations[2]",
+            ),
+            (
+                r#"{"history": {"patient": {"age_years": 40}, "findings": {"footPulses": -3}}}"#,
+                "history.findings.foot_pulses",
+            ),
+        ] {
+            let (result, out) = run_assess(bad);
+            assert!(out.is_empty());
+            let err = result.unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+            let mut report = Vec::new();
+            err.report(&mut report).unwrap();
+            let report = String::from_utf8(report).unwrap();
+            assert_eq!(
+                report,
+                format!("{field}: is not a known value of its enum\n")
+            );
         }
     }
 

@@ -30,7 +30,7 @@ pub const QUESTIONNAIRE_PATH: &str = "/Questionnaire/cramp-intake";
 /// Path of the Questionnaire's own CodeSystem (answer codes = enum value names).
 pub const CODE_SYSTEM_PATH: &str = "/CodeSystem/cramp-intake";
 /// Version of the published Questionnaire; the major must match to be read.
-pub const QUESTIONNAIRE_VERSION: &str = "1.0.0";
+pub const QUESTIONNAIRE_VERSION: &str = "1.1.0";
 /// The FHIR version spoken.
 pub const FHIR_VERSION: &str = "4.0.1";
 

@@ -5,6 +5,12 @@
 //! values and where they came from), which rules fired at which version, cites its sources, and
 //! proposes the group's coded workups as draft/proposal ServiceRequests. The indicator follows
 //! urgency (integration.md Decisions); there are no `systemActions`.
+//!
+//! A red flag the answers cannot exclude (clinical-reference.md g.1) gets a warning card of its
+//! own, never merged with the established ones: "cannot be excluded: ask …", with the questions
+//! that would settle it. It proposes no orders, since answering the questions comes first. What
+//! could not be read (answers, chart entries) is listed in one info card. Clinician text uses
+//! titles and answer displays, never the contract's enum names (g.8).
 
 use std::collections::BTreeSet;
 
@@ -13,8 +19,12 @@ use cramp_core::{Flag, Urgency};
 use super::model::{Action, Card, Indicator, Link, Source, Suggestion};
 use crate::{
     fhir::{
-        bundle::{self, flag_of, urgency_of, workup_display, workup_of},
+        bundle::{
+            self, flag_of, settling_questions, urgency_display, urgency_of, workup_display,
+            workup_of,
+        },
         intake::Assessed,
+        link_ids,
         model::{Coding, Reference},
         questionnaire::display,
     },
@@ -151,12 +161,24 @@ pub struct CardContext<'a> {
     pub uuid: &'a dyn Fn() -> String,
 }
 
+/// One card to write, in display order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Planned {
+    /// A red flag that cannot be excluded (its index in `possible_flags`): it sorts after the
+    /// emergencies and before everything urgent, since unknowns alone never make an emergency
+    /// (g.1) but settling them is the first thing to do.
+    Possible(usize),
+    /// A group of established flags.
+    Group(CardGroup),
+}
+
 /// All cards for an assessment: one per flag group with flags (the medication group also when
-/// only findings exist), most urgent first, plus one when chart data could not be used.
+/// only findings exist) and one per red flag that cannot be excluded, most urgent first, plus one
+/// when answers or chart data could not be read.
 #[must_use]
 pub fn cards(assessed: &Assessed, context: &CardContext<'_>) -> Vec<Card> {
     let assessment = &assessed.assessment;
-    let mut groups: Vec<(Urgency, CardGroup)> = CardGroup::ALL
+    let mut planned: Vec<(Urgency, Planned)> = CardGroup::ALL
         .iter()
         .filter_map(|&group| {
             let urgency = group_flags(assessment, group)
@@ -166,28 +188,43 @@ pub fn cards(assessed: &Assessed, context: &CardContext<'_>) -> Vec<Card> {
                     (group == CardGroup::Medication && !assessment.medication_findings.is_empty())
                         .then_some(Urgency::Routine)
                 })?;
-            Some((urgency, group))
+            Some((urgency, Planned::Group(group)))
         })
+        .chain(
+            (0..assessment.possible_flags.len()).map(|i| (Urgency::Urgent, Planned::Possible(i))),
+        )
         .collect();
-    groups.sort();
+    planned.sort();
+    // The settling questions are on their possible flag's card; the first card asks the rest.
+    let asked: BTreeSet<&str> = assessment
+        .possible_flags
+        .iter()
+        .flat_map(|p| p.settled_by.iter().map(String::as_str))
+        .collect();
     let mut proposed = BTreeSet::new();
-    let mut cards: Vec<Card> = groups
+    let mut cards: Vec<Card> = planned
         .iter()
         .enumerate()
-        .map(|(i, &(urgency, group))| {
-            group_card(
+        .filter_map(|(i, &(urgency, plan))| match plan {
+            Planned::Group(group) => Some(group_card(
                 assessed,
                 context,
                 group,
                 urgency,
-                i == 0,
+                (i == 0).then_some(&asked),
                 &mut proposed,
                 None,
-            )
+            )),
+            Planned::Possible(index) => possible_card(
+                assessed,
+                context,
+                assessment.possible_flags.get(index)?,
+                (i == 0).then_some(&asked),
+            ),
         })
         .collect();
-    if !assessed.provenance.not_used.is_empty() {
-        cards.push(not_used_card(assessed, context));
+    if !assessment.unread_inputs.is_empty() {
+        cards.push(unread_card(assessed, context));
     }
     cards
 }
@@ -217,7 +254,7 @@ pub fn medication_card(
         context,
         CardGroup::Medication,
         urgency,
-        false,
+        None,
         &mut BTreeSet::new(),
         Some(selected_names),
     ))
@@ -247,13 +284,45 @@ fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// An evidence value as a clinician reads it: yes/no, an answer's display instead of its enum
+/// name (g.8), numbers and text as given.
+fn evidence_value(value: &str) -> String {
+    match value {
+        "true" => "yes".to_owned(),
+        "false" => "no".to_owned(),
+        _ if value.contains('_')
+            && value
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') =>
+        {
+            display(value)
+        }
+        _ => value.to_owned(),
+    }
+}
+
+/// The "Would sharpen this" section: every question not already asked elsewhere.
+fn would_sharpen(assessment: &pb::Assessment, asked: &BTreeSet<&str>, detail: &mut String) {
+    let rest: Vec<&pb::MissingInformation> = assessment
+        .missing_information
+        .iter()
+        .filter(|m| !asked.contains(m.field.as_str()))
+        .collect();
+    if !rest.is_empty() {
+        detail.push_str("\n**Would sharpen this:**\n");
+        for missing in rest {
+            detail.push_str(&format!("- {} ({})\n", missing.question, missing.why));
+        }
+    }
+}
+
 #[expect(clippy::too_many_lines, reason = "one card, section by section")]
 fn group_card(
     assessed: &Assessed,
     context: &CardContext<'_>,
     group: CardGroup,
     urgency: Urgency,
-    first: bool,
+    first: Option<&BTreeSet<&str>>,
     proposed: &mut BTreeSet<i32>,
     only_medicines: Option<&[String]>,
 ) -> Card {
@@ -284,27 +353,12 @@ fn group_card(
 
     let mut detail = String::from("**Why:**\n");
     for flag in &flags {
-        let level = display(
-            pb::Urgency::try_from(flag.urgency)
-                .map(|u| u.as_str_name())
-                .unwrap_or_default()
-                .trim_start_matches("URGENCY_"),
-        );
+        let level = urgency_display(urgency_of(flag.urgency));
         detail.push_str(&format!(
             "- **{}** ({level}): {}\n",
             flag.title, flag.rationale
         ));
-        for evidence in &flag.evidence {
-            let pointer = assessed
-                .pointer(&evidence.field)
-                .map(|p| format!(" ({})", code_span(p)))
-                .unwrap_or_default();
-            detail.push_str(&format!(
-                "  - {} = {}{pointer}\n",
-                code_span(&evidence.field),
-                code_span(&evidence.value)
-            ));
-        }
+        push_evidence(assessed, flag, &mut detail);
     }
     for finding in &findings {
         let class = pb::DrugClass::try_from(finding.drug_class)
@@ -347,11 +401,8 @@ fn group_card(
             }
         }
     }
-    if first && !assessment.missing_information.is_empty() {
-        detail.push_str("\n**Would sharpen this:**\n");
-        for missing in &assessment.missing_information {
-            detail.push_str(&format!("- {} ({})\n", missing.question, missing.why));
-        }
+    if let Some(asked) = first {
+        would_sharpen(assessment, asked, &mut detail);
     }
     if group == CardGroup::SelfCare && !assessment.self_care.is_empty() {
         detail.push_str("\n**Self-care:**\n");
@@ -467,14 +518,122 @@ fn links<'a>(citations: impl Iterator<Item = &'a pb::Citation>, base_url: &str) 
     links
 }
 
-fn not_used_card(assessed: &Assessed, context: &CardContext<'_>) -> Card {
-    let mut detail = String::from(
-        "**Why:** these chart entries were recognised but not used, so the screen may miss what they show:\n",
-    );
-    for item in &assessed.provenance.not_used {
+/// The evidence lines of a flag: field, value as a clinician reads it, and where it came from.
+fn push_evidence(assessed: &Assessed, flag: &pb::RiskFlag, detail: &mut String) {
+    for evidence in &flag.evidence {
+        let pointer = assessed
+            .pointer(&evidence.field)
+            .map(|p| format!(" ({})", code_span(p)))
+            .unwrap_or_default();
         detail.push_str(&format!(
-            "- {}: {}\n",
-            code_span(&item.resource),
+            "  - {} = {}{pointer}\n",
+            code_span(&evidence.field),
+            code_span(&evidence_value(&evidence.value))
+        ));
+    }
+}
+
+/// The warning card of a red flag that cannot be excluded: its title, the specific signs present,
+/// the questions that would settle it (with why they matter), the care it would need if
+/// established, and its rule. `None` for a wire value without its flag.
+fn possible_card(
+    assessed: &Assessed,
+    context: &CardContext<'_>,
+    possible: &pb::PossibleRiskFlag,
+    first: Option<&BTreeSet<&str>>,
+) -> Option<Card> {
+    let assessment = &assessed.assessment;
+    let flag = possible.flag.as_ref()?;
+    let group = flag_of(flag.flag).map_or(CardGroup::RedFlags, CardGroup::of);
+    let questions = settling_questions(assessment, &possible.settled_by);
+    let summary = possible_summary(&flag.title, &questions);
+
+    let would_need = urgency_of(flag.urgency);
+    let mut detail = format!(
+        "**Why:** {} cannot be excluded: it is not established by the answers given, but a specific sign is present and the questions below are unanswered. If established: {} ({}).\n- **{}**: {}\n",
+        flag.title,
+        disposition(would_need),
+        urgency_display(would_need),
+        flag.title,
+        flag.rationale
+    );
+    push_evidence(assessed, flag, &mut detail);
+    detail.push_str("\n**Ask now (these settle it):**\n");
+    for (field, question) in possible.settled_by.iter().zip(&questions) {
+        let why = assessment
+            .missing_information
+            .iter()
+            .find(|m| &m.field == field)
+            .map(|m| format!(" ({})", m.why))
+            .unwrap_or_default();
+        detail.push_str(&format!("- {question}{why}\n"));
+    }
+    if let Some(asked) = first {
+        would_sharpen(assessment, asked, &mut detail);
+    }
+    // Not "**Rule:**": the rule has not fired, and readers of that line count fired rules.
+    detail.push_str(&format!(
+        "\n**Rule (not established):** {} v{}; knowledge base {}.",
+        flag.rule_id, flag.rule_version, assessment.knowledge_base_version
+    ));
+    Some(Card {
+        uuid: (context.uuid)(),
+        summary,
+        detail,
+        // Unknown answers alone never make an emergency (g.1): a warning, even for a flag that
+        // would be critical once established.
+        indicator: Indicator::Warning,
+        source: source(assessment, context, group),
+        suggestions: Vec::new(),
+        selection_behavior: None,
+        override_reasons: override_reasons(context.base_url),
+        links: links(flag.citations.iter(), context.base_url),
+    })
+}
+
+/// "{title} cannot be excluded: ask …", with as many questions as fit below 140 characters and a
+/// count of the rest.
+fn possible_summary(title: &str, questions: &[String]) -> String {
+    if questions.is_empty() {
+        return truncate(&format!("{title} cannot be excluded."), MAX_SUMMARY_CHARS);
+    }
+    let mut summary = format!("{title} cannot be excluded: ask");
+    for (i, question) in questions.iter().enumerate() {
+        let later = questions.len() - i - 1;
+        let tail = if later > 0 {
+            format!(" (+{later} more)")
+        } else {
+            String::new()
+        };
+        let longer = format!("{summary} {question}");
+        if longer.chars().count() + tail.chars().count() > MAX_SUMMARY_CHARS {
+            let suffix = if i == 0 {
+                " the questions in the card".to_owned()
+            } else {
+                format!(" (+{} more)", questions.len() - i)
+            };
+            return truncate(&format!("{summary}{suffix}"), MAX_SUMMARY_CHARS);
+        }
+        summary = longer;
+    }
+    summary
+}
+
+/// The info card naming every answer and chart entry that could not be read, and why: they were
+/// treated as unknown, so a clinician knows what the screen did not use.
+fn unread_card(assessed: &Assessed, context: &CardContext<'_>) -> Card {
+    let mut detail = String::from(
+        "**Why:** these answers or chart entries could not be read, so the screen treated them as unknown (never as \"no\") and may miss what they show:\n",
+    );
+    for item in &assessed.assessment.unread_inputs {
+        // A questionnaire answer is named by its pointer, which ends in its linkId.
+        let link_id = item.item.rsplit("#linkId=").next().unwrap_or(&item.item);
+        let question = link_ids::item(link_id)
+            .map(|i| format!(" {}", i.text))
+            .unwrap_or_default();
+        detail.push_str(&format!(
+            "- {}{question}: {}\n",
+            code_span(&item.item),
             item.reason
         ));
     }
@@ -484,9 +643,7 @@ fn not_used_card(assessed: &Assessed, context: &CardContext<'_>) -> Card {
     ));
     Card {
         uuid: (context.uuid)(),
-        summary:
-            "Some chart data could not be used by the leg-cramp screen; check units and status."
-                .into(),
+        summary: "Some answers or chart data could not be used by the leg-cramp screen; they were treated as unknown.".into(),
         detail,
         indicator: Indicator::Info,
         source: Source {
@@ -524,6 +681,121 @@ mod tests {
         assert_eq!(indicator(Urgency::Soon), Indicator::Warning);
         assert_eq!(indicator(Urgency::Routine), Indicator::Info);
         assert_eq!(indicator(Urgency::SelfCare), Indicator::Info);
+    }
+
+    fn context_cards(assessed: &Assessed) -> Vec<Card> {
+        let uuid = || "00000000-0000-4000-8000-000000000000".to_owned();
+        let context = CardContext {
+            base_url: "https://cds.example.org",
+            patient_id: "p-1",
+            uuid: &uuid,
+        };
+        cards(assessed, &context)
+    }
+
+    #[test]
+    fn a_possible_red_flag_gets_its_own_warning_card_asking_what_settles_it() {
+        let assessed = crate::fhir::bundle::tests::assessed_with_a_possible_flag();
+        let cards = context_cards(&assessed);
+        assert_eq!(cards.len(), 3, "{cards:?}");
+        let possible = &cards[0];
+        // Would be an emergency, but unknowns alone never make one (g.1).
+        assert_eq!(possible.indicator, Indicator::Warning);
+        assert!(
+            possible
+                .summary
+                .starts_with("Possible acute limb ischemia cannot be excluded: ask Is the pain constant, even at rest?"),
+            "{}",
+            possible.summary
+        );
+        assert!(possible.summary.chars().count() <= MAX_SUMMARY_CHARS);
+        assert!(possible.detail.contains("**Ask now (these settle it):**"));
+        assert!(possible.detail.contains("- Is a foot pale or blue?"));
+        assert!(
+            possible
+                .detail
+                .contains("If established: seek emergency care now (Emergency)")
+        );
+        assert!(
+            possible
+                .detail
+                .contains("**Rule (not established):** red_flags.acute_limb_ischemia v2.0.0")
+        );
+        assert!(!possible.detail.contains("**Rule:**"), "not a fired rule");
+        assert!(
+            possible.suggestions.is_empty(),
+            "no orders before the questions"
+        );
+        // First card: the remaining question is here, the settling one only once.
+        assert!(possible.detail.contains("- Any fever?"));
+        assert_eq!(possible.detail.matches("Is the pain constant").count(), 1);
+
+        let established = &cards[1];
+        assert_eq!(established.indicator, Indicator::Info);
+        assert!(
+            established
+                .detail
+                .contains("**Rule:** vascular.pad_pattern v1.0.0")
+        );
+        assert!(!established.detail.contains("cannot be excluded"));
+        assert!(!established.detail.contains("Would sharpen"));
+
+        let unread = &cards[2];
+        assert_eq!(unread.indicator, Indicator::Info);
+        assert!(unread.summary.contains("could not be used"));
+        assert!(
+            unread
+                .detail
+                .contains("`QuestionnaireResponse/qr-1#linkId=symptoms.numbness`"),
+            "{}",
+            unread.detail
+        );
+        assert!(unread.detail.contains("not a yes/no (valueBoolean) answer"));
+
+        // g.8: titles and answer displays, never the contract's enum names.
+        for card in &cards {
+            let text = format!("{} {}", card.summary, card.detail);
+            for internal in [
+                "URGENCY_",
+                "FLAG_",
+                "DRUG_CLASS_",
+                "WORKUP_",
+                "PULSES_",
+                "RELIEF_",
+            ] {
+                assert!(!text.contains(internal), "{internal} in {text}");
+            }
+        }
+        assert!(
+            cards[0]
+                .detail
+                .contains("`findings.foot_pulses` = `Absent`")
+        );
+        assert!(cards[0].detail.contains("`symptoms.cold_feet` = `yes`"));
+        assert!(cards[1].detail.contains("= `Within 10 minutes`"));
+    }
+
+    #[test]
+    fn long_question_lists_are_counted_in_the_summary() {
+        let questions: Vec<String> = (0..6)
+            .map(|i| format!("Is there a long question number {i} about the leg?"))
+            .collect();
+        let summary = possible_summary("Possible deep vein thrombosis", &questions);
+        assert!(summary.chars().count() <= MAX_SUMMARY_CHARS, "{summary}");
+        assert!(
+            summary.starts_with("Possible deep vein thrombosis cannot be excluded: ask Is there")
+        );
+        assert!(summary.ends_with("more)"), "{summary}");
+        assert_eq!(
+            possible_summary(
+                "Possible rhabdomyolysis",
+                &["Is the urine dark?".to_owned()]
+            ),
+            "Possible rhabdomyolysis cannot be excluded: ask Is the urine dark?"
+        );
+        assert_eq!(evidence_value("SWELLING_ONE_LEG"), "One leg");
+        assert_eq!(evidence_value("3.1"), "3.1");
+        assert_eq!(evidence_value("false"), "no");
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! ServiceRequests for coded workups and DetectedIssues for medication culprits.
 //!
 //! The RiskAssessment carries a qualitative risk and a rationale per flag, never a probability:
-//! rules give no calibrated numbers (integration.md §4.5). `basis` lists every resource the
-//! answers came from, and `method` names the knowledge base and its version, so a clinician can
-//! review the basis of each flag. ServiceRequests are the CDS Hooks suggestions' resources too.
+//! rules give no calibrated numbers (integration.md §4.5). The qualitative risk follows the
+//! finding's certainty (clinical-reference.md g.8), not its urgency: a red flag the answers cannot
+//! exclude is a prediction of its own that says so, beside the established ones. `basis` lists
+//! every resource the answers came from, and `method` names the knowledge base and its version,
+//! so a clinician can review the basis of each flag. What could not be read is a `note`.
+//! ServiceRequests are the CDS Hooks suggestions' resources too.
 
 use cramp_core::{Flag, Urgency, Workup};
 use serde::Serialize;
@@ -12,6 +15,7 @@ use serde::Serialize;
 use super::{
     chart::LOINC,
     intake::Assessed,
+    link_ids,
     model::{CodeableConcept, Coding, Reference},
     questionnaire::display,
     questionnaire_response::ResponseStatus,
@@ -172,17 +176,99 @@ pub fn orderable_codings(workup: &pb::SuggestedWorkup) -> Vec<Coding> {
         .collect()
 }
 
-/// `qualitativeRisk` for an urgency: how likely it is that the pattern needs care, in HL7's
-/// risk-probability terms (an emergency pattern is a high likelihood of needing care now).
+/// How sure the answers make a finding (outputs.md, Certainty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Certainty {
+    /// The answers given meet the rule's criteria.
+    Established,
+    /// A red flag not established, which the unknown answers cannot exclude (g.1).
+    Possible,
+}
+
+/// `qualitativeRisk` for a finding's certainty, in HL7's risk-probability terms
+/// (<http://terminology.hl7.org/CodeSystem/risk-probability>, whose definitions are quoted).
+///
+/// The outcome is the flag's pattern, and how urgent it is says nothing about how likely it is
+/// (g.8: an established PAD pattern is not "low"). An established finding meets its screening
+/// criteria: `high`, "more likely to occur than not"; never `certain`, since a screen is not a
+/// diagnosis. A possible red flag has a specific sign present and only unanswered questions in
+/// the way: `moderate`, "a reasonable likelihood of occurrence"; `low` ("possible but unlikely")
+/// would claim an unlikelihood nothing established. The concept's text says which it is.
 #[must_use]
-pub fn qualitative_risk(urgency: Urgency) -> Coding {
-    let (code, display) = match urgency {
-        Urgency::Emergency | Urgency::Urgent => ("high", "High likelihood"),
-        Urgency::Soon => ("moderate", "Moderate likelihood"),
-        Urgency::Routine => ("low", "Low likelihood"),
-        Urgency::SelfCare => ("negligible", "Negligible likelihood"),
+pub fn qualitative_risk(certainty: Certainty) -> CodeableConcept {
+    let (code, display, text) = match certainty {
+        Certainty::Established => (
+            "high",
+            "High likelihood",
+            "Established: the answers given meet this rule's criteria (a screening finding, not a diagnosis)",
+        ),
+        Certainty::Possible => (
+            "moderate",
+            "Moderate likelihood",
+            "Cannot be excluded: not established by the answers given, and unanswered questions could establish it",
+        ),
     };
-    Coding::new(RISK_PROBABILITY, code, display)
+    CodeableConcept {
+        coding: vec![Coding::new(RISK_PROBABILITY, code, display)],
+        text: Some(text.to_owned()),
+    }
+}
+
+/// "Urgent" for `URGENCY_URGENT`: clinician-facing text never shows the enum name (g.8).
+#[must_use]
+pub fn urgency_display(urgency: Urgency) -> String {
+    display(urgency.name().trim_start_matches("URGENCY_"))
+}
+
+/// The questions that would settle a possible red flag, most decisive first: the assessment's own
+/// question for each field, or the Questionnaire's item text when it asked none.
+#[must_use]
+pub fn settling_questions(assessment: &pb::Assessment, settled_by: &[String]) -> Vec<String> {
+    settled_by
+        .iter()
+        .map(|field| {
+            assessment
+                .missing_information
+                .iter()
+                .find(|m| &m.field == field)
+                .map(|m| m.question.clone())
+                .or_else(|| link_ids::item(field).map(|i| i.text.to_owned()))
+                .unwrap_or_else(|| display(field.rsplit('.').next().unwrap_or(field)))
+        })
+        .collect()
+}
+
+/// The prediction for a flag at a certainty; a possible flag's rationale says what would settle it.
+fn prediction(
+    assessment: &pb::Assessment,
+    flag: &pb::RiskFlag,
+    certainty: Certainty,
+    settled_by: &[String],
+    flag_system: &str,
+) -> Prediction {
+    let name = flag_of(flag.flag).map_or("FLAG_UNSPECIFIED", Flag::name);
+    let urgency = urgency_display(urgency_of(flag.urgency));
+    let rationale = match certainty {
+        Certainty::Established => format!(
+            "{} Urgency: {urgency}. (rule {} {})",
+            flag.rationale, flag.rule_id, flag.rule_version
+        ),
+        Certainty::Possible => format!(
+            "Cannot be excluded: {} Ask: {}. Urgency if established: {urgency}. (rule {} {}, not established)",
+            flag.rationale,
+            settling_questions(assessment, settled_by).join(" "),
+            flag.rule_id,
+            flag.rule_version
+        ),
+    };
+    Prediction {
+        outcome: CodeableConcept {
+            coding: vec![Coding::new(flag_system, name, &flag.title)],
+            text: Some(flag.title.clone()),
+        },
+        qualitative_risk: qualitative_risk(certainty),
+        rationale,
+    }
 }
 
 /// FHIR `request-priority` for an urgency.
@@ -279,14 +365,16 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
             text: format!("Would sharpen this assessment: {} ({})", m.question, m.why),
         })
         .collect();
-    note.extend(assessed.provenance.not_used.iter().map(|n| Annotation {
-        text: format!("Not used: {}: {}", n.resource, n.reason),
+    note.extend(assessment.unread_inputs.iter().map(|u| Annotation {
+        text: format!("Not read, treated as unknown: {}: {}", u.item, u.reason),
     }));
     let risk = RiskAssessment {
         resource_type: "RiskAssessment",
+        // A red flag that unanswered questions could establish leaves the assessment open
+        // (integration.md §6.4: preliminary when inputs are missing).
         status: match assessed.status {
-            ResponseStatus::Final => "final",
-            ResponseStatus::Preliminary => "preliminary",
+            ResponseStatus::Final if assessment.possible_flags.is_empty() => "final",
+            ResponseStatus::Final | ResponseStatus::Preliminary => "preliminary",
         },
         method: CodeableConcept {
             coding: vec![Coding {
@@ -307,20 +395,17 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
         prediction: assessment
             .flags
             .iter()
-            .map(|f| {
-                let name = flag_of(f.flag).map_or("FLAG_UNSPECIFIED", Flag::name);
-                Prediction {
-                    outcome: CodeableConcept {
-                        coding: vec![Coding::new(&flag_system, name, &f.title)],
-                        text: Some(f.title.clone()),
-                    },
-                    qualitative_risk: CodeableConcept {
-                        coding: vec![qualitative_risk(urgency_of(f.urgency))],
-                        text: None,
-                    },
-                    rationale: format!("{} (rule {} {})", f.rationale, f.rule_id, f.rule_version),
-                }
-            })
+            .map(|f| prediction(assessment, f, Certainty::Established, &[], &flag_system))
+            .chain(assessment.possible_flags.iter().filter_map(|p| {
+                let flag = p.flag.as_ref()?;
+                Some(prediction(
+                    assessment,
+                    flag,
+                    Certainty::Possible,
+                    &p.settled_by,
+                    &flag_system,
+                ))
+            }))
             .collect(),
         mitigation: assessment.urgency_rationale.clone(),
         note,
@@ -382,5 +467,187 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
         kind: "collection",
         timestamp: context.now.to_owned(),
         entry,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::fhir::chart::Provenance;
+
+    /// An assessment with one established flag, one red flag that cannot be excluded and one
+    /// unread answer, built by hand so the writers can be tested whatever the rules fire.
+    pub(crate) fn assessed_with_a_possible_flag() -> Assessed {
+        let citation = pb::Citation {
+            title: "Acute limb ischaemia".into(),
+            source: "Test".into(),
+            url: "https://example.org/ali".into(),
+            key: "S22".into(),
+        };
+        let possible = pb::RiskFlag {
+            flag: pb::Flag::AcuteLimbIschemia as i32,
+            urgency: pb::Urgency::Emergency as i32,
+            title: "Possible acute limb ischemia".into(),
+            rationale: "A cold foot with absent pulses can be an acute arterial occlusion.".into(),
+            evidence: vec![
+                pb::Evidence {
+                    field: "symptoms.cold_feet".into(),
+                    value: "true".into(),
+                },
+                pb::Evidence {
+                    field: "findings.foot_pulses".into(),
+                    value: "PULSES_ABSENT".into(),
+                },
+            ],
+            rule_id: "red_flags.acute_limb_ischemia".into(),
+            rule_version: "2.0.0".into(),
+            citations: vec![citation],
+            ..Default::default()
+        };
+        let established = pb::RiskFlag {
+            flag: pb::Flag::PadPattern as i32,
+            urgency: pb::Urgency::Routine as i32,
+            title: "Exertional leg pain pattern".into(),
+            rationale: "Calf pain on walking relieved by rest fits claudication.".into(),
+            evidence: vec![pb::Evidence {
+                field: "cramps.relief_on_standing_still".into(),
+                value: "RELIEF_WITHIN_10_MINUTES".into(),
+            }],
+            rule_id: "vascular.pad_pattern".into(),
+            rule_version: "1.0.0".into(),
+            ..Default::default()
+        };
+        let missing = |field: &str, question: &str| pb::MissingInformation {
+            field: field.into(),
+            question: question.into(),
+            why: format!("it decides {field}"),
+        };
+        let assessment = pb::Assessment {
+            urgency: pb::Urgency::Urgent as i32,
+            urgency_rationale: "A red flag cannot be excluded.".into(),
+            flags: vec![established],
+            possible_flags: vec![pb::PossibleRiskFlag {
+                flag: Some(possible),
+                settled_by: vec![
+                    "cramps.persistent_pain".into(),
+                    "symptoms.foot_pale_or_blue".into(),
+                ],
+            }],
+            missing_information: vec![
+                missing(
+                    "cramps.persistent_pain",
+                    "Is the pain constant, even at rest?",
+                ),
+                missing("symptoms.fever", "Any fever?"),
+            ],
+            unread_inputs: vec![pb::UnreadInput {
+                item: "QuestionnaireResponse/qr-1#linkId=symptoms.numbness".into(),
+                reason: "the answer is not a yes/no (valueBoolean) answer; treated as unknown"
+                    .into(),
+            }],
+            knowledge_base_version: "2.0.0".into(),
+            ..Default::default()
+        };
+        let mut provenance = Provenance::default();
+        for field in [
+            "symptoms.cold_feet",
+            "findings.foot_pulses",
+            "cramps.relief_on_standing_still",
+        ] {
+            provenance.pointers.insert(
+                field.into(),
+                format!("QuestionnaireResponse/qr-1#linkId={field}"),
+            );
+        }
+        Assessed {
+            assessment,
+            history: pb::CrampHistory::default(),
+            status: ResponseStatus::Final,
+            provenance,
+            subject: Some(Reference::to("Patient/p-1")),
+        }
+    }
+
+    fn context_bundle(assessed: &Assessed) -> serde_json::Value {
+        let uuid = || "00000000-0000-4000-8000-000000000000".to_owned();
+        let context = BundleContext {
+            fhir_base: "https://cds.example.org/fhir",
+            now: "2026-06-15T10:00:00Z",
+            uuid: &uuid,
+        };
+        serde_json::to_value(bundle(assessed, &context)).unwrap()
+    }
+
+    #[test]
+    fn a_possible_red_flag_is_its_own_prediction_that_says_it_cannot_be_excluded() {
+        let risk = &context_bundle(&assessed_with_a_possible_flag())["entry"][0]["resource"];
+        // Open until the settling questions are answered.
+        assert_eq!(risk["status"], "preliminary");
+        let predictions = risk["prediction"].as_array().unwrap();
+        assert_eq!(predictions.len(), 2);
+        let established = &predictions[0];
+        assert_eq!(
+            established["outcome"]["coding"][0]["code"],
+            "FLAG_PAD_PATTERN"
+        );
+        // g.8: an established PAD pattern is not "low", whatever its urgency.
+        assert_eq!(established["qualitativeRisk"]["coding"][0]["code"], "high");
+        assert_eq!(
+            established["qualitativeRisk"]["coding"][0]["system"],
+            RISK_PROBABILITY
+        );
+        let possible = &predictions[1];
+        assert_eq!(
+            possible["outcome"]["coding"][0]["code"],
+            "FLAG_ACUTE_LIMB_ISCHEMIA"
+        );
+        assert_eq!(
+            possible["qualitativeRisk"]["coding"][0]["system"],
+            RISK_PROBABILITY
+        );
+        assert_eq!(possible["qualitativeRisk"]["coding"][0]["code"], "moderate");
+        assert!(
+            possible["qualitativeRisk"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Cannot be excluded")
+        );
+        let rationale = possible["rationale"].as_str().unwrap();
+        assert!(
+            rationale.contains("Is the pain constant, even at rest?"),
+            "{rationale}"
+        );
+        // No question of its own in the assessment: the Questionnaire's item text.
+        assert!(rationale.contains("Is a foot pale or blue?"), "{rationale}");
+        assert!(
+            rationale.contains("Urgency if established: Emergency"),
+            "{rationale}"
+        );
+        let text = risk.to_string();
+        for internal in ["URGENCY_", "DRUG_CLASS_", "PULSES_"] {
+            assert!(!text.contains(internal), "{internal} in {text}");
+        }
+        let notes: Vec<&str> = risk["note"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["text"].as_str().unwrap())
+            .collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("Not read, treated as unknown: ")
+                    && n.contains("linkId=symptoms.numbness")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn without_a_possible_flag_a_completed_response_is_final() {
+        let mut assessed = assessed_with_a_possible_flag();
+        assessed.assessment.possible_flags.clear();
+        let risk = &context_bundle(&assessed)["entry"][0]["resource"];
+        assert_eq!(risk["status"], "final");
+        assert_eq!(risk["prediction"].as_array().unwrap().len(), 1);
     }
 }

@@ -4,9 +4,10 @@
 //! Both EHR doors (CDS Hooks and `$cramp-assess`) come here, so they read answers, codes and
 //! units identically. The core validates the combined history; a value the chart supplied that
 //! the core rejects (an implausible lab, an impossible age) is dropped and reported as not used,
-//! while a bad questionnaire answer is the caller's error and is named by its linkId.
+//! an answer that cannot be read is left unknown, and both are named in the assessment's
+//! `unread_inputs`; an answer the core rejects is the caller's error, named by its linkId.
 
-use cramp_core::{FieldViolation, KnowledgeBase};
+use cramp_core::{FieldViolation, KnowledgeBase, UnreadInput};
 use time::Date;
 
 use super::{
@@ -94,6 +95,28 @@ fn answer_pointer(response: &QuestionnaireResponse, link_id: &str) -> String {
     }
 }
 
+/// What the doors could not read, as the assessment names it: unreadable answers by their
+/// pointer (`QuestionnaireResponse/qr-1#linkId=symptoms.fever`),
+/// then the chart entries not used (a unit or status the mapper does not take, a value the core
+/// rejects), by resource. Their fields were left absent, so the rules saw them as unknown.
+fn unread_inputs<'a>(
+    response: &'a QuestionnaireResponse,
+    answers: &'a [UnreadInput],
+    chart: &'a [chart::NotUsed],
+) -> impl Iterator<Item = pb::UnreadInput> + 'a {
+    answers
+        .iter()
+        .map(|u| pb::UnreadInput {
+            // Where the answer is, like a chart entry's resource: the pointer names the linkId.
+            item: answer_pointer(response, &u.item),
+            reason: u.reason.clone(),
+        })
+        .chain(chart.iter().map(|n| pb::UnreadInput {
+            item: n.resource.clone(),
+            reason: n.reason.clone(),
+        }))
+}
+
 /// Assesses `response` with `chart` as of `today` (the request date: the one date any door
 /// reads, used for age and medication recency).
 ///
@@ -139,8 +162,14 @@ pub fn assess(
         };
         let violations = match crate::assess::assess(kb, request) {
             Ok(answer) => {
+                let mut assessment = answer.assessment.unwrap_or_default();
+                assessment.unread_inputs.extend(unread_inputs(
+                    response,
+                    &mapped.unread,
+                    &provenance.not_used,
+                ));
                 return Ok(Assessed {
-                    assessment: answer.assessment.unwrap_or_default(),
+                    assessment,
                     history,
                     status: mapped.status,
                     provenance,

@@ -252,6 +252,22 @@ pub const GROUPS: &[Group] = &[
                 "symptoms.proximal_weakness",
                 "Trouble rising from a chair or climbing stairs?",
             ),
+            b(
+                "symptoms.weakness_getting_worse",
+                "Weakness that has been getting worse over weeks or months?",
+            ),
+            b(
+                "symptoms.muscle_twitching",
+                "Visible twitching or rippling under the skin of a muscle?",
+            ),
+            b(
+                "symptoms.muscle_wasting",
+                "A muscle that has become visibly thinner?",
+            ),
+            b(
+                "symptoms.speech_or_swallowing_difficulty",
+                "Difficulty speaking or swallowing?",
+            ),
             b("symptoms.sudden_weakness", "Sudden weakness?"),
             b("symptoms.difficulty_walking", "Difficulty walking?"),
             b(

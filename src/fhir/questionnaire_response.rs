@@ -2,14 +2,18 @@
 //!
 //! The walk is recursive over `item` and `answer.item`, so a response whose groups nest their
 //! items, or list them flat, or nests follow-ups under answers, reads the same. Each answer's
-//! value type is checked against its item; an unknown linkId, a wrong type, an unknown code or a
-//! second answer to a single-answer item is reported with the linkId and never with the value.
+//! value type is checked against its item. An answer that cannot be read (a wrong type, an
+//! unknown code or a foreign code system) leaves its field absent, so the core treats it as
+//! unknown and never as "no" (clinical-reference.md g.1), and is listed as unread so the
+//! clinician knows it was not used; the rest of the response is still assessed. Only structural
+//! faults (an unknown linkId, a second answer to a single-answer item) and unreadable answers to a
+//! required item stay the caller's error. Either way the linkId is named, never the value.
 //! Answers become the history's proto3 JSON form, which the generated serde impls read, so the
 //! mapping cannot disagree with the gRPC door about what a field means.
 
 use std::collections::BTreeMap;
 
-use cramp_core::FieldViolation;
+use cramp_core::{FieldViolation, UnreadInput};
 use serde_json::{Map, Number, Value};
 
 use super::{
@@ -40,6 +44,8 @@ pub struct MappedResponse {
     pub status: ResponseStatus,
     /// For every answered history field path (`medications[1].name`), the linkId that gave it.
     pub answered: BTreeMap<String, String>,
+    /// Answers that could not be read, by linkId: their fields are absent (unknown).
+    pub unread: Vec<UnreadInput>,
 }
 
 impl std::fmt::Debug for MappedResponse {
@@ -48,18 +54,22 @@ impl std::fmt::Debug for MappedResponse {
         f.debug_struct("MappedResponse")
             .field("status", &self.status)
             .field("answered", &self.answered.len())
+            .field("unread", &self.unread.len())
             .finish_non_exhaustive()
     }
 }
 
-/// Reads a QuestionnaireResponse given as JSON text (the gRPC `questionnaire_response_json`).
+/// Reads a QuestionnaireResponse given as JSON text (the gRPC `questionnaire_response_json`):
+/// the history and the answers that could not be read.
 ///
 /// # Errors
 /// Violations naming JSON paths (unparseable JSON) or linkIds (bad answers).
-pub fn history_from_json(json: &str) -> Result<pb::CrampHistory, Vec<FieldViolation>> {
+pub fn history_from_json(
+    json: &str,
+) -> Result<(pb::CrampHistory, Vec<UnreadInput>), Vec<FieldViolation>> {
     let response: QuestionnaireResponse = super::from_json(json.as_bytes())
         .map_err(|err| vec![FieldViolation::new(err.path.clone(), err.description())])?;
-    map(&response).map(|mapped| mapped.history)
+    map(&response).map(|mapped| (mapped.history, mapped.unread))
 }
 
 /// Maps a response onto a wire history.
@@ -104,6 +114,7 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
         root,
         medications,
         answered,
+        unread,
         violations,
     } = mapper;
     let Some(status) = status.filter(|_| violations.is_empty()) else {
@@ -128,6 +139,7 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
         history,
         status,
         answered,
+        unread,
     })
 }
 
@@ -153,6 +165,8 @@ struct Mapper {
     medications: Vec<Map<String, Value>>,
     /// History field path → linkId.
     answered: BTreeMap<String, String>,
+    /// Answers left unknown because they could not be read.
+    unread: Vec<UnreadInput>,
     violations: Vec<FieldViolation>,
 }
 
@@ -204,7 +218,18 @@ impl Mapper {
             (None, _) => link_id.to_owned(),
         };
         match read_answers(definition.answer, &item.answer) {
-            Err(problem) => self.fail(link_id, problem),
+            // A required answer cannot be left unknown: the assessment needs it.
+            Err(Problem::Unreadable(reason)) if !definition.required => {
+                if !self.unread.iter().any(|u| u.item == link_id) {
+                    self.unread.push(UnreadInput {
+                        item: link_id.to_owned(),
+                        reason: format!("{reason}; treated as unknown"),
+                    });
+                }
+            }
+            Err(Problem::Unreadable(problem) | Problem::Invalid(problem)) => {
+                self.fail(link_id, problem);
+            }
             Ok(None) => {}
             Ok(Some(value)) => {
                 let target = match (field, medication) {
@@ -285,8 +310,20 @@ fn present_values(answer: &QrAnswer) -> impl Iterator<Item = (&'static str, &Val
     .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
 }
 
+/// Why an item's answers were not taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Problem {
+    /// The answer cannot be read as this item's type or options: the item is unknown.
+    Unreadable(&'static str),
+    /// The response is malformed or the value is out of range: the caller's error.
+    Invalid(&'static str),
+}
+
 /// The item's answers as one proto3 JSON value; `None` when unanswered.
-fn read_answers(kind: Answer, answers: &[QrAnswer]) -> Result<Option<Value>, &'static str> {
+///
+/// One unreadable answer makes the whole item unknown: a multiple-choice list read without it
+/// would look complete, and an option missing from it could be read as "no".
+fn read_answers(kind: Answer, answers: &[QrAnswer]) -> Result<Option<Value>, Problem> {
     let mut values = Vec::new();
     for answer in answers {
         let mut present = present_values(answer);
@@ -294,7 +331,9 @@ fn read_answers(kind: Answer, answers: &[QrAnswer]) -> Result<Option<Value>, &'s
             continue;
         };
         if present.next().is_some() {
-            return Err("has an answer with more than one value");
+            return Err(Problem::Unreadable(
+                "an answer has more than one value, so which one was meant is unknown",
+            ));
         }
         values.push(read_value(kind, name, value)?);
     }
@@ -302,45 +341,59 @@ fn read_answers(kind: Answer, answers: &[QrAnswer]) -> Result<Option<Value>, &'s
         (_, 0) => Ok(None),
         (Answer::MultiChoice(_), _) => Ok(Some(Value::Array(values))),
         (_, 1) => Ok(values.pop()),
-        _ => Err("takes one answer but has several"),
+        _ => Err(Problem::Invalid("takes one answer but has several")),
     }
 }
 
-fn read_value(kind: Answer, name: &str, value: &Value) -> Result<Value, &'static str> {
-    const WRONG_TYPE: &str = "has an answer of the wrong type for this item";
+/// The reason an answer of another type is unreadable, naming the type the item takes.
+const fn wrong_type(kind: Answer) -> Problem {
+    Problem::Unreadable(match kind {
+        Answer::Boolean => "the answer is not a yes/no (valueBoolean) answer",
+        Answer::Integer => "the answer is not a whole number (valueInteger)",
+        Answer::Decimal => "the answer is not a number (valueDecimal)",
+        Answer::String => "the answer is not text (valueString)",
+        Answer::Choice(_) | Answer::MultiChoice(_) => {
+            "the answer is not a coded answer (valueCoding with a code)"
+        }
+    })
+}
+
+fn read_value(kind: Answer, name: &str, value: &Value) -> Result<Value, Problem> {
+    let wrong = wrong_type(kind);
     match (kind, name) {
-        (Answer::Boolean, "valueBoolean") => value.as_bool().map(Value::Bool).ok_or(WRONG_TYPE),
+        (Answer::Boolean, "valueBoolean") => value.as_bool().map(Value::Bool).ok_or(wrong),
         (Answer::Integer, "valueInteger") => {
-            let number = value.as_i64().ok_or(WRONG_TYPE)?;
+            let number = value.as_i64().ok_or(wrong)?;
             u32::try_from(number)
                 .map(|n| Value::Number(n.into()))
-                .map_err(|_| "must be a whole number from 0 to 4294967295")
+                .map_err(|_| Problem::Invalid("must be a whole number from 0 to 4294967295"))
         }
         (Answer::Decimal, "valueDecimal") => value
             .as_f64()
             .and_then(Number::from_f64)
             .map(Value::Number)
-            .ok_or(WRONG_TYPE),
+            .ok_or(wrong),
         (Answer::String, "valueString") => value
             .as_str()
             .map(|s| Value::String(s.to_owned()))
-            .ok_or(WRONG_TYPE),
+            .ok_or(wrong),
         (Answer::Choice(names) | Answer::MultiChoice(names), "valueCoding") => {
-            let code = value
-                .get("code")
-                .and_then(Value::as_str)
-                .ok_or(WRONG_TYPE)?;
+            let code = value.get("code").and_then(Value::as_str).ok_or(wrong)?;
             let system = value.get("system").and_then(Value::as_str);
             if system.is_some_and(|s| !is_ours(s, super::CODE_SYSTEM_PATH)) {
-                return Err("has a coding from a code system other than the Questionnaire's own");
+                return Err(Problem::Unreadable(
+                    "the answer is coded in a code system other than the Questionnaire's own",
+                ));
             }
             if names().contains(&code) {
                 Ok(Value::String(code.to_owned()))
             } else {
-                Err("has a code that is not one of the item's answer options")
+                Err(Problem::Unreadable(
+                    "the answer's code is not one of this item's answer options",
+                ))
             }
         }
-        _ => Err(WRONG_TYPE),
+        _ => Err(wrong),
     }
 }
 
@@ -431,7 +484,6 @@ mod tests {
             [
                 "patient.age_years",
                 "cramps.severity",
-                "cramps.relief_on_standing_still",
                 "cramps.wakes_from_sleep",
                 "cramps.made_up",
                 "medications.name",
@@ -439,6 +491,74 @@ mod tests {
             ]
         );
         assert!(violations.iter().all(|v| !v.description.contains("zzqx")));
+    }
+
+    #[test]
+    fn unreadable_answers_are_unknown_and_named_while_the_rest_is_read() {
+        let r = response(json!([
+            {"linkId": "patient.age_years", "answer": [{"valueInteger": 70}]},
+            {"linkId": "symptoms.fever", "answer": [{"valueString": "zzqx-no"}]},
+            {"linkId": "symptoms.calf_tenderness", "answer": [{"valueBoolean": true}]},
+            {"linkId": "symptoms.leg_swelling", "answer": [{"valueCoding": {"code": "SWELLING_ZZQX"}}]},
+            {"linkId": "cramps.contexts", "answer": [
+                {"valueCoding": {"code": "CONTEXT_WALKING"}},
+                {"valueCoding": {"system": "http://snomed.info/sct", "code": "CONTEXT_NIGHT"}}]},
+            {"linkId": "cramps.sudden_onset", "answer": [{"valueBoolean": true, "valueString": "zzqx"}]},
+            {"linkId": "findings.labs.potassium_mmol_l", "answer": [{"valueString": "zzqx"}]},
+            {"linkId": "medications", "item": [
+                {"linkId": "medications.name", "answer": [{"valueString": "atorvastatin"}]},
+                {"linkId": "medications.weeks_since_started", "answer": [{"valueDecimal": 2.5}]}]}
+        ]));
+        let mapped = map(&r).unwrap();
+        let unread: Vec<&str> = mapped.unread.iter().map(|u| u.item.as_str()).collect();
+        assert_eq!(
+            unread,
+            [
+                "symptoms.fever",
+                "symptoms.leg_swelling",
+                "cramps.contexts",
+                "cramps.sudden_onset",
+                "findings.labs.potassium_mmol_l",
+                "medications.weeks_since_started"
+            ]
+        );
+        assert!(
+            mapped
+                .unread
+                .iter()
+                .all(|u| !u.reason.contains("zzqx") && u.reason.ends_with("treated as unknown"))
+        );
+        let h = mapped.history;
+        let symptoms = h.symptoms.unwrap();
+        // Unknown, never "no": the fields stay absent.
+        assert_eq!(symptoms.fever, None);
+        assert_eq!(symptoms.leg_swelling, pb::Swelling::Unspecified as i32);
+        assert_eq!(symptoms.calf_tenderness, Some(true));
+        let cramps = h.cramps.unwrap_or_default();
+        assert!(cramps.contexts.is_empty(), "a partly read list is not read");
+        assert_eq!(cramps.sudden_onset, None);
+        assert_eq!(
+            h.findings
+                .and_then(|f| f.labs)
+                .and_then(|l| l.potassium_mmol_l),
+            None
+        );
+        assert_eq!(h.medications[0].name, "atorvastatin");
+        assert_eq!(h.medications[0].weeks_since_started, None);
+        assert_eq!(h.patient.unwrap().age_years, Some(70));
+        assert!(!mapped.answered.contains_key("symptoms.fever"));
+    }
+
+    #[test]
+    fn an_unreadable_required_answer_stays_an_error() {
+        let r = response(json!([
+            {"linkId": "patient.age_years", "answer": [{"valueString": "zzqx"}]},
+            {"linkId": "symptoms.fever", "answer": [{"valueString": "zzqx"}]}
+        ]));
+        let violations = map(&r).err().unwrap();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "patient.age_years");
+        assert!(!violations[0].description.contains("zzqx"));
     }
 
     #[test]

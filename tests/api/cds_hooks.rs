@@ -5,8 +5,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use cramp_cds::pb;
+
 use crate::{
-    fhir_convert::{hook_request, now, prefetch},
+    fhir_convert::{hook_request, now, parameters, prefetch, questionnaire_response},
     helpers::{BASE_URL, TestApp, repo_path, spawn_app_at, test_settings},
     http_support::{Answer, assert_hygiene, save_fhir},
 };
@@ -653,5 +655,163 @@ async fn feedback_follows_cds_fb_1_to_3_and_is_idempotent() {
     )
     .await;
     assert_outcome(&answer, 400, "feedback[0].outcome");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_stored_answer_is_named_and_the_rest_is_assessed() {
+    let app = app().await;
+    let mut request = full_request();
+    let items = request["prefetch"]["intake"]["entry"][0]["resource"]["item"]
+        .as_array_mut()
+        .unwrap();
+    items.push(json!({"linkId": "symptoms.fever", "answer": [{"valueString": "zzqx-no"}]}));
+    items.push(json!({"linkId": "symptoms.leg_swelling", "answer": [{"valueCoding": {"code": "SWELLING_ZZQX"}}]}));
+    let answer = app.http().post(SCREEN, &request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        !answer.text.to_lowercase().contains("zzqx"),
+        "{}",
+        answer.text
+    );
+    let cards = answer.body["cards"].as_array().unwrap();
+    check_cards(cards, "pat-1", "1958-01-01");
+    // The rest is assessed as before: the claudication pattern and the thiazide.
+    let topics: Vec<&str> = cards
+        .iter()
+        .filter_map(|c| c["source"]["topic"]["code"].as_str())
+        .collect();
+    assert!(
+        topics.contains(&"vascular") && topics.contains(&"medication"),
+        "{topics:?}"
+    );
+    let unread = cards
+        .iter()
+        .find(|c| {
+            c["summary"]
+                .as_str()
+                .unwrap()
+                .contains("treated as unknown")
+        })
+        .expect("a card names what could not be read");
+    assert_eq!(unread["indicator"], "info");
+    let detail = unread["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`QuestionnaireResponse/qr-1#linkId=symptoms.fever` Fever?"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("not a yes/no (valueBoolean) answer"),
+        "{detail}"
+    );
+    assert!(detail.contains("linkId=symptoms.leg_swelling"), "{detail}");
+    assert!(
+        detail.contains("not one of this item's answer options"),
+        "{detail}"
+    );
+    app.stop().await;
+}
+
+/// Clinical reference g.1 through every door: a red flag the answers cannot exclude is a warning
+/// card "cannot be excluded: ask …" and a RiskAssessment prediction saying so, apart from the
+/// established findings. A tender calf with everything else unanswered: a specific DVT sign, and
+/// unanswered Wells items that could make DVT likely. Needs the three-valued engine (issue 11,
+/// core side); until it lands the assessment has no possible flags and this test fails.
+#[tokio::test]
+async fn a_red_flag_that_cannot_be_excluded_is_a_warning_card_and_its_own_prediction() {
+    let app = app().await;
+    let history = json!({
+        "patient": {"age_years": 52, "sex": "SEX_FEMALE"},
+        "cramps": {"locations": ["LOCATION_CALF"], "laterality": "LATERALITY_LEFT"},
+        "symptoms": {"calf_tenderness": true}
+    });
+    let request: pb::AssessRequest =
+        serde_json::from_value(json!({"request_id": "possible", "history": history})).unwrap();
+    let grpc = app
+        .client()
+        .await
+        .assess(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap();
+    let possible: Vec<&pb::RiskFlag> = grpc
+        .possible_flags
+        .iter()
+        .filter_map(|p| p.flag.as_ref())
+        .collect();
+    assert!(
+        possible
+            .iter()
+            .any(|f| f.flag == pb::Flag::DvtSuspected as i32),
+        "a tender calf with unknown Wells items is a possible DVT (g.1, g.3)"
+    );
+
+    let answer = app
+        .http()
+        .post(
+            SCREEN,
+            &hook_request("patient-view", &prefetch(&history, true)),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let cards = answer.body["cards"].as_array().unwrap();
+    check_cards(cards, "pat-1", "1974-01-01");
+    for flag in &possible {
+        let card = cards
+            .iter()
+            .find(|c| {
+                c["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("**Rule (not established):** {} v", flag.rule_id))
+            })
+            .unwrap_or_else(|| panic!("no card for possible {}", flag.rule_id));
+        assert_eq!(card["indicator"], "warning");
+        let summary = card["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with(&format!("{} cannot be excluded: ask", flag.title)),
+            "{summary}"
+        );
+        assert!(card.get("suggestions").is_none(), "ask before ordering");
+        let text = format!("{summary} {}", card["detail"]);
+        for internal in ["URGENCY_", "FLAG_", "DRUG_CLASS_", "WORKUP_"] {
+            assert!(!text.contains(internal), "{internal} in {text}");
+        }
+    }
+
+    let answer = app
+        .http()
+        .post(
+            "/fhir/$cramp-assess",
+            &parameters(&questionnaire_response(&history, "qr-p", true), &[]),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    save_fhir("bundle-possible", &answer.body);
+    let risk = &answer.body["entry"][0]["resource"];
+    assert_eq!(
+        risk["status"], "preliminary",
+        "open until the questions are answered"
+    );
+    let dvt = risk["prediction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["outcome"]["coding"][0]["code"] == "FLAG_DVT_SUSPECTED")
+        .expect("a prediction for the possible DVT");
+    assert_eq!(
+        dvt["qualitativeRisk"]["coding"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/risk-probability"
+    );
+    assert_eq!(dvt["qualitativeRisk"]["coding"][0]["code"], "moderate");
+    assert!(
+        dvt["qualitativeRisk"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cannot be excluded")
+    );
+    assert!(dvt["rationale"].as_str().unwrap().contains("Ask: "));
     app.stop().await;
 }

@@ -97,6 +97,72 @@ fn invalid_input_exits_2_listing_every_field_on_stderr() {
 }
 
 #[test]
+fn an_unknown_enum_value_exits_2_naming_its_field_as_grpc_does() {
+    // Numbers as the gRPC door receives them, and a name no enum has.
+    let json = r#"{"request_id": "enum-1", "history": {
+        "patient": {"age_years": 0, "sex": 99},
+        "cramps": {"locations": ["LOCATION_CALF", 77], "relief_on_standing_still": "RELIEF_ZZQX"},
+        "symptoms": {"leg_swelling": 2}}}"#;
+    let output = cramp_cds(&["assess", "-"], json);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(output.stdout.is_empty(), "nothing is partially assessed");
+    let stderr = text(&output.stderr);
+    assert!(
+        !stderr.contains("ZZQX") && !stderr.contains("99"),
+        "{stderr}"
+    );
+    let fields: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.split_once(": ").unwrap().0)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "history.patient.sex",
+            "history.cramps.locations[1]",
+            "history.cramps.relief_on_standing_still",
+            "history.patient.age_years"
+        ],
+        "{stderr}"
+    );
+
+    // The gRPC door's answer for the same numbers (the name cannot travel in binary protobuf).
+    let request = pb::AssessRequest {
+        request_id: "enum-1".into(),
+        input: Some(pb::assess_request::Input::History(pb::CrampHistory {
+            patient: Some(pb::Patient {
+                age_years: Some(0),
+                sex: 99,
+                ..Default::default()
+            }),
+            cramps: Some(pb::Cramps {
+                locations: vec![pb::Location::Calf as i32, 77],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })),
+    };
+    let grpc: Vec<String> = match cramp_cds::assess::assess(&KnowledgeBase::standard(), request) {
+        Err(err) => err.violations().iter().map(|v| v.field.clone()).collect(),
+        Ok(_) => panic!("accepted"),
+    };
+    assert_eq!(
+        grpc,
+        [
+            "history.patient.sex",
+            "history.cramps.locations[1]",
+            "history.patient.age_years"
+        ]
+    );
+    // Numbers for known values are read as before.
+    let ok = cramp_cds(
+        &["assess"],
+        r#"{"history": {"patient": {"age_years": 40, "sex": 1}, "cramps": {"locations": [1]}}}"#,
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+}
+
+#[test]
 fn unparseable_or_unreadable_input_exits_1() {
     let garbage = cramp_cds(&["assess", "-"], "this is not json");
     assert_eq!(garbage.status.code(), Some(1));

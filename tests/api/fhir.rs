@@ -49,7 +49,7 @@ async fn the_questionnaire_is_published_with_one_item_per_intake_field() {
         q["url"],
         format!("{BASE_URL}/fhir/Questionnaire/cramp-intake")
     );
-    assert_eq!(q["version"], "1.0.0");
+    assert_eq!(q["version"], "1.1.0");
     let mut ids = Vec::new();
     linked_ids(q["item"].as_array().unwrap(), &mut ids);
     let unique: BTreeSet<&String> = ids.iter().collect();
@@ -282,20 +282,62 @@ async fn answers_nested_under_answers_are_read() {
 }
 
 #[tokio::test]
-async fn a_wrong_value_type_is_400_naming_only_the_link_id() {
+async fn an_unreadable_answer_is_unknown_and_named_by_link_id_only() {
     let app = app().await;
+    // Clinical reference g.1 (which wins over the first edition's "wrong type → 400"): an answer
+    // the service cannot read is unknown, never "no", and named; the rest is assessed.
     let response = json!({
-        "resourceType": "QuestionnaireResponse", "questionnaire": canonical(), "status": "completed",
+        "resourceType": "QuestionnaireResponse", "id": "qr-u", "questionnaire": canonical(),
+        "status": "completed",
         "item": [
             {"linkId": "patient.age_years", "answer": [{"valueInteger": 61}]},
-            {"linkId": "cramps.severity", "answer": [{"valueString": "zzqx-severe"}]}
+            {"linkId": "symptoms.chest_pain", "answer": [{"valueBoolean": true}]},
+            {"linkId": "cramps.severity", "answer": [{"valueString": "zzqx-severe"}]},
+            {"linkId": "symptoms.fever", "answer": [{"valueCoding": {"code": "ZZQX_NO"}}]}
         ]
+    });
+    let answer = assess(&app, &response).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        !answer.text.contains("zzqx") && !answer.text.contains("ZZQX"),
+        "{}",
+        answer.text
+    );
+    save_fhir("bundle-unread", &answer.body);
+    let risk = &answer.body["entry"][0]["resource"];
+    let codes: Vec<&str> = risk["prediction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["outcome"]["coding"][0]["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"FLAG_PE_SUSPECTED"),
+        "the rest is assessed: {codes:?}"
+    );
+    let notes: Vec<&str> = risk["note"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["text"].as_str())
+        .filter(|n| n.starts_with("Not read, treated as unknown: "))
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].contains("QuestionnaireResponse/qr-u#linkId=cramps.severity"));
+    assert!(notes[0].contains("not a whole number"), "{}", notes[0]);
+    assert!(notes[1].contains("linkId=symptoms.fever"));
+    assert!(notes[1].contains("not a yes/no"), "{}", notes[1]);
+
+    // A required answer that cannot be read is still the caller's error, named by linkId.
+    let response = json!({
+        "resourceType": "QuestionnaireResponse", "questionnaire": canonical(), "status": "completed",
+        "item": [{"linkId": "patient.age_years", "answer": [{"valueString": "zzqx-sixty"}]}]
     });
     let answer = assess(&app, &response).await;
     assert_eq!(answer.status, 400);
     assert_eq!(
         answer.body["issue"][0]["expression"],
-        json!(["cramps.severity"])
+        json!(["patient.age_years"])
     );
     assert!(!answer.text.contains("zzqx"), "{}", answer.text);
     // A value the core rejects is named by its linkId too.
@@ -306,6 +348,51 @@ async fn a_wrong_value_type_is_400_naming_only_the_link_id() {
         answer.body["issue"][0]["expression"],
         json!(["patient.age_years"])
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_neuromuscular_answers_are_read_from_a_questionnaire_response() {
+    let app = app().await;
+    let history = json!({
+        "patient": {"age_years": 58, "sex": "SEX_MALE"},
+        "cramps": {"locations": ["LOCATION_CALF"], "laterality": "LATERALITY_RIGHT", "weeks_since_onset": 20},
+        "symptoms": {"muscle_weakness": true, "weakness_getting_worse": true, "muscle_twitching": true,
+            "muscle_wasting": true, "speech_or_swallowing_difficulty": false}
+    });
+    let answer = assess(&app, &questionnaire_response(&history, "qr-nm", true)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    // The same answers through gRPC: the FHIR door read every one of them.
+    let request: pb::AssessRequest =
+        serde_json::from_value(json!({"request_id": "nm", "history": history})).unwrap();
+    let grpc = app
+        .client()
+        .await
+        .assess(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap();
+    let codes: BTreeSet<String> = answer.body["entry"][0]["resource"]["prediction"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            p["outcome"]["coding"][0]["code"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    let expected: BTreeSet<String> = grpc
+        .flags
+        .iter()
+        .chain(grpc.possible_flags.iter().filter_map(|p| p.flag.as_ref()))
+        .map(|f| pb::Flag::try_from(f.flag).unwrap().as_str_name().to_owned())
+        .collect();
+    assert_eq!(codes, expected);
+    // Clinical reference g.4: needs the neuromuscular rule (issue 11, core side).
+    assert!(codes.contains("FLAG_NEUROMUSCULAR_WEAKNESS"), "{codes:?}");
     app.stop().await;
 }
 

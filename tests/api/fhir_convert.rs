@@ -24,7 +24,7 @@ pub(crate) fn now() -> OffsetDateTime {
 
 /// The canonical the test app serves.
 pub(crate) fn canonical() -> String {
-    format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.0.0")
+    format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.1.0")
 }
 
 fn answers(link_id: &str, value: &Value) -> Vec<Value> {

@@ -5,7 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use cramp_cds::{fhir::bundle::qualitative_risk, pb};
+use cramp_cds::{
+    fhir::bundle::{Certainty, qualitative_risk},
+    pb,
+};
 use cramp_core::Urgency;
 use serde_json::Value;
 
@@ -48,6 +51,18 @@ async fn every_vignette_gives_the_same_flags_and_urgency_through_every_door() {
             .collect();
         let expected_rules: BTreeSet<String> =
             assessment.flags.iter().map(|f| f.rule_id.clone()).collect();
+        // Red flags that cannot be excluded (g.1) travel apart from the established ones.
+        let possible: Vec<&pb::RiskFlag> = assessment
+            .possible_flags
+            .iter()
+            .filter_map(|p| p.flag.as_ref())
+            .collect();
+        let expected_possible: BTreeSet<String> = possible
+            .iter()
+            .map(|f| pb::Flag::try_from(f.flag).unwrap().as_str_name().to_owned())
+            .collect();
+        let expected_possible_rules: BTreeSet<String> =
+            possible.iter().map(|f| f.rule_id.clone()).collect();
 
         // FHIR: QuestionnaireResponse (nested groups for even vignettes, flat for odd ones).
         let response = questionnaire_response(&history, &format!("qr-{}", case.id), n % 2 == 0);
@@ -60,29 +75,46 @@ async fn every_vignette_gives_the_same_flags_and_urgency_through_every_door() {
         save_fhir("vignette-bundle", &answer.body);
         let risk = &answer.body["entry"][0]["resource"];
         let predictions = risk["prediction"].as_array().cloned().unwrap_or_default();
-        let got_flags: BTreeSet<String> = predictions
-            .iter()
-            .map(|p| {
-                p["outcome"]["coding"][0]["code"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
+        let (established, possible_predictions): (Vec<&Value>, Vec<&Value>) =
+            predictions.iter().partition(|p| {
+                p["qualitativeRisk"]
+                    == serde_json::to_value(qualitative_risk(Certainty::Established)).unwrap()
+            });
+        let codes = |predictions: &[&Value]| -> BTreeSet<String> {
+            predictions
+                .iter()
+                .map(|p| {
+                    p["outcome"]["coding"][0]["code"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        let got_flags = codes(&established);
         if got_flags != expected_flags {
             failures.push(format!(
                 "{} $cramp-assess flags {got_flags:?} != {expected_flags:?}",
                 case.id
             ));
         }
-        for (prediction, flag) in predictions.iter().zip(&assessment.flags) {
-            let expected = qualitative_risk(urgency(flag.urgency)).code.unwrap();
-            if prediction["qualitativeRisk"]["coding"][0]["code"] != expected.as_str() {
-                failures.push(format!(
-                    "{} $cramp-assess risk of {} differs",
-                    case.id, flag.rule_id
-                ));
-            }
+        let got_possible = codes(&possible_predictions);
+        if got_possible != expected_possible {
+            failures.push(format!(
+                "{} $cramp-assess possible flags {got_possible:?} != {expected_possible:?}",
+                case.id
+            ));
+        }
+        let cannot_be_excluded =
+            serde_json::to_value(qualitative_risk(Certainty::Possible)).unwrap();
+        if possible_predictions
+            .iter()
+            .any(|p| p["qualitativeRisk"] != cannot_be_excluded)
+        {
+            failures.push(format!(
+                "{} $cramp-assess has a prediction that is neither established nor possible",
+                case.id
+            ));
         }
         if risk["mitigation"] != assessment.urgency_rationale.as_str() {
             failures.push(format!(
@@ -98,9 +130,24 @@ async fn every_vignette_gives_the_same_flags_and_urgency_through_every_door() {
         assert_hygiene(&answer.body, &case.id);
         let cards = answer.body["cards"].as_array().unwrap();
         let mut got_rules = BTreeSet::new();
+        let mut got_possible_rules = BTreeSet::new();
         let mut most_urgent = "info";
         for card in cards {
             let detail = card["detail"].as_str().unwrap();
+            if let Some(rule) = detail.split("**Rule (not established):** ").nth(1) {
+                got_possible_rules.insert(rule.split(" v").next().unwrap().to_owned());
+                if card["indicator"] != "warning"
+                    || !card["summary"]
+                        .as_str()
+                        .unwrap()
+                        .contains("cannot be excluded")
+                {
+                    failures.push(format!(
+                        "{} patient-view possible card is not a 'cannot be excluded' warning",
+                        case.id
+                    ));
+                }
+            }
             if let Some(rules) = detail.split("**Rule:** ").nth(1) {
                 let rules = rules.split(';').next().unwrap();
                 got_rules.extend(
@@ -127,12 +174,20 @@ async fn every_vignette_gives_the_same_flags_and_urgency_through_every_door() {
                 case.id
             ));
         }
+        if got_possible_rules != expected_possible_rules {
+            failures.push(format!(
+                "{} patient-view possible rules {got_possible_rules:?} != {expected_possible_rules:?}",
+                case.id
+            ));
+        }
+
         let expected_indicator = match urgency(assessment.urgency) {
             Urgency::Emergency => "critical",
             Urgency::Urgent | Urgency::Soon => "warning",
             Urgency::Routine | Urgency::SelfCare => "info",
         };
-        if !assessment.flags.is_empty() && most_urgent != expected_indicator {
+        let anything = !assessment.flags.is_empty() || !assessment.possible_flags.is_empty();
+        if anything && most_urgent != expected_indicator {
             failures.push(format!(
                 "{} patient-view indicator {most_urgent} != {expected_indicator} ({})",
                 case.id,
@@ -161,10 +216,14 @@ async fn vignette_expectations_hold_through_cramp_assess() {
         let answer = http
             .post("/fhir/$cramp-assess", &parameters(&response, &[]))
             .await;
+        // Established flags only, as the vignette checker reads `flags`: a red flag that cannot
+        // be excluded is a prediction of its own, marked so.
+        let established = serde_json::to_value(qualitative_risk(Certainty::Established)).unwrap();
         let flags: Vec<&str> = answer.body["entry"][0]["resource"]["prediction"]
             .as_array()
             .map(|p| {
                 p.iter()
+                    .filter(|p| p["qualitativeRisk"] == established)
                     .filter_map(|p| p["outcome"]["coding"][0]["code"].as_str())
                     .collect()
             })
@@ -184,6 +243,62 @@ async fn vignette_expectations_hold_through_cramp_assess() {
             }
         }
         let _: &Value = &answer.body;
+    }
+    app.stop().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The contract's internal enum prefixes that clinician-facing text must not show (g.8).
+const INTERNAL_NAMES: &[&str] = &["URGENCY_", "FLAG_", "DRUG_CLASS_", "WORKUP_"];
+
+/// Every text a clinician reads in a FHIR resource or a card: every string except codes,
+/// code systems and references, which are for machines.
+fn clinician_texts<'a>(value: &'a Value, key: &str, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(text)
+            if !["code", "system", "reference", "url", "fullUrl"].contains(&key) =>
+        {
+            out.push(text);
+        }
+        Value::Array(items) => items.iter().for_each(|v| clinician_texts(v, key, out)),
+        Value::Object(fields) => fields.iter().for_each(|(k, v)| clinician_texts(v, k, out)),
+        Value::String(_) | Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Clinical reference g.8: card summaries and details, and the Bundle's texts, use titles and
+/// displays, never the contract's enum names. Card and Bundle wording is the doors'; rationales
+/// and advice are the core's (its medication rationale named `DRUG_CLASS_…` in the first
+/// edition), so this holds for every vignette only with the second-edition knowledge base.
+#[tokio::test]
+async fn clinician_text_never_shows_contract_enum_names() {
+    let app = spawn_app_at(test_settings(), Some(now())).await;
+    let http = app.http();
+    let mut failures = Vec::new();
+    for (n, case) in load_cases().iter().enumerate() {
+        if case.expect.get("invalid_fields").is_some() {
+            continue;
+        }
+        let history = serde_json::to_value(&case.request).unwrap()["history"].clone();
+        let request = hook_request("patient-view", &prefetch(&history, n % 2 == 1));
+        let cards = http
+            .post("/cds-services/leg-cramp-screen", &request)
+            .await
+            .body;
+        let response = questionnaire_response(&history, &format!("qr-{}", case.id), true);
+        let bundle = http
+            .post("/fhir/$cramp-assess", &parameters(&response, &[]))
+            .await
+            .body;
+        for (door, answer) in [("patient-view", &cards), ("$cramp-assess", &bundle)] {
+            let mut texts = Vec::new();
+            clinician_texts(answer, "", &mut texts);
+            for text in texts {
+                if let Some(name) = INTERNAL_NAMES.iter().find(|n| text.contains(*n)) {
+                    failures.push(format!("{} {door}: {name}… in {text:?}", case.id));
+                }
+            }
+        }
     }
     app.stop().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
