@@ -72,12 +72,25 @@ async fn exercise(http: &Http) {
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
 
+    // An unreadable answer is unknown and named (200); an unreadable required one is a 400.
+    let mut unreadable = response.clone();
+    unreadable["item"][0]["answer"][0] = json!({"valueString": "zzqx-bad-value"});
+    let answer = http
+        .post("/fhir/$cramp-assess", &parameters(&unreadable, &[]))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
     let mut bad = response.clone();
-    bad["item"][0]["answer"][0] = json!({"valueString": "zzqx-bad-value"});
+    bad["item"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|i| i["linkId"] != "patient.age_years");
+    bad["item"].as_array_mut().unwrap().push(
+        json!({"linkId": "patient.age_years", "answer": [{"valueString": "zzqx-bad-value"}]}),
+    );
     let answer = http
         .post("/fhir/$cramp-assess", &parameters(&bad, &[]))
         .await;
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 400, "{}", answer.text);
     let answer = http
         .post_text(
             "/cds-services/leg-cramp-screen",

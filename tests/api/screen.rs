@@ -343,6 +343,47 @@ fn bad_csv_rows_are_answered_in_place_and_an_unknown_column_stops_the_run() {
 }
 
 #[test]
+fn the_neuromuscular_symptoms_are_csv_columns_read_like_ndjson() {
+    // Intake v1.1: the columns come from the descriptor, so the new fields need no edit.
+    let dir = tempfile::tempdir().unwrap();
+    let csv_in = path(&dir, "in.csv");
+    std::fs::write(
+        &csv_in,
+        "record_id,patient.age_years,symptoms.muscle_weakness,symptoms.weakness_getting_worse,\
+         symptoms.muscle_twitching,symptoms.muscle_wasting,symptoms.speech_or_swallowing_difficulty\n\
+         nm-1,58,true,true,true,true,false\n\
+         nm-2,58,true,maybe,,,\n",
+    )
+    .unwrap();
+    let ndjson_in = path(&dir, "in.ndjson");
+    std::fs::write(
+        &ndjson_in,
+        r#"{"record_id":"nm-1","history":{"patient":{"age_years":58},"symptoms":{"muscle_weakness":true,"weakness_getting_worse":true,"muscle_twitching":true,"muscle_wasting":true,"speech_or_swallowing_difficulty":false}}}"#
+            .to_owned()
+            + "\n",
+    )
+    .unwrap();
+    let (csv_out, ndjson_out) = (path(&dir, "csv.ndjson"), path(&dir, "ndjson.ndjson"));
+    screen_ok(&["--input", s(&csv_in), "--output", s(&csv_out)]);
+    screen_ok(&["--input", s(&ndjson_in), "--output", s(&ndjson_out)]);
+    let from_csv = ndjson_answers(&std::fs::read(&csv_out).unwrap());
+    let from_ndjson = ndjson_answers(&std::fs::read(&ndjson_out).unwrap());
+    assert_eq!(from_csv[0], from_ndjson[0]);
+    assert!(from_csv[0].get("assessment").is_some(), "{}", from_csv[0]);
+    // A cell that is not yes/no is named by its field, never echoed.
+    let fields: Vec<&str> = from_csv[1]["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["field_violations"].as_array())
+        .flatten()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["history.symptoms.weakness_getting_worse"]);
+    assert!(!from_csv[1].to_string().contains("maybe"));
+}
+
+#[test]
 fn csv_from_stdin_needs_input_format() {
     let csv = std::fs::read(repo_path(synthetic::EXAMPLE_CSV)).unwrap();
 
