@@ -20,7 +20,8 @@ fn without_texts(mut full: pb::Assessment) -> pb::Assessment {
     let no_display =
         |codings: &mut Vec<pb::Coding>| codings.iter_mut().for_each(|c| c.display.clear());
     full.urgency_rationale.clear();
-    for f in &mut full.flags {
+    let possible = full.possible_flags.iter_mut().filter_map(|p| p.flag.as_mut());
+    for f in full.flags.iter_mut().chain(possible) {
         f.title.clear();
         f.rationale.clear();
         f.citations.clear();
