@@ -9,13 +9,14 @@ use std::time::Instant;
 
 use cramp_core::{FieldViolation, KnowledgeBase};
 
-use crate::{convert, pb, pb::assess_request::Input};
+use crate::{
+    convert, pb,
+    pb::assess_request::Input,
+    request_id::{MAX_REQUEST_ID_CHARS, loggable_id},
+};
 
 /// Where violations of a QuestionnaireResponse input are named.
 const QR_ROOT: &str = "questionnaire_response_json";
-
-/// Longest `request_id` accepted, in characters (intake.md: strings over 200 are rejected).
-pub const MAX_REQUEST_ID_CHARS: usize = 200;
 
 /// Why a request could not be assessed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -206,17 +207,6 @@ pub fn knowledge_base(kb: &KnowledgeBase) -> pb::GetKnowledgeBaseResponse {
     }
 }
 
-/// The request id as it may appear in a log line: at most [`MAX_REQUEST_ID_CHARS`] characters,
-/// control characters replaced, so an oversized or hostile id cannot flood or forge log lines.
-#[must_use]
-pub fn loggable_id(request_id: &str) -> String {
-    request_id
-        .chars()
-        .take(MAX_REQUEST_ID_CHARS)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
-}
-
 fn join<'a>(codes: impl Iterator<Item = &'a str>) -> String {
     codes.collect::<Vec<_>>().join(",")
 }
@@ -370,14 +360,5 @@ mod tests {
         let mut req = request(Some(30));
         req.request_id = "é".repeat(MAX_REQUEST_ID_CHARS);
         assert!(assess(&kb, req).is_ok());
-    }
-
-    #[test]
-    fn loggable_ids_are_bounded_and_single_line() {
-        assert_eq!(loggable_id("a\nb"), "a\u{fffd}b");
-        assert_eq!(
-            loggable_id(&"z".repeat(500)).chars().count(),
-            MAX_REQUEST_ID_CHARS
-        );
     }
 }

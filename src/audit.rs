@@ -17,30 +17,17 @@
 use std::{fmt::Write as _, path::PathBuf, sync::Arc};
 
 use hmac::{Hmac, Mac as _};
-use serde::Deserialize;
 use sha2::Sha256;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::{assess::loggable_id, caller::Caller, pb};
+pub use crate::config::AuditSettings;
+use crate::{caller::Caller, pb, request_id::loggable_id};
 
 /// The tracing target of audit events.
 pub const TARGET: &str = "audit";
 
 /// Shortest accepted pseudonym key: 256 bits, HMAC-SHA-256's block-size guidance.
 const MIN_KEY_BYTES: usize = 32;
-
-/// The `[audit]` section.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditSettings {
-    /// Emit audit events at all.
-    pub enabled: bool,
-    /// File holding the HMAC key for patient pseudonyms (at least 32 bytes; shared by every
-    /// replica). Without one a random per-process key is used, so pseudonyms do not correlate
-    /// across restarts; production mode refuses to start without it.
-    #[serde(default)]
-    pub pseudonym_key_file: Option<PathBuf>,
-}
 
 /// Why the audit trail could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -16,8 +16,6 @@
 //! the transport asking for answers, the permits run out, the reader stops reading, and the
 //! client's sends block: back-pressure end to end, memory bounded by the window.
 
-pub mod status;
-
 use std::{
     num::{NonZeroU64, NonZeroUsize},
     sync::{
@@ -43,6 +41,7 @@ use crate::{
     config::BatchSettings,
     convert,
     pb::{self, assess_batch_response::Result as BatchResult},
+    status,
 };
 
 /// The limits one `AssessBatch` stream runs under (see [`BatchSettings`]).
@@ -174,9 +173,9 @@ pub fn assess_record_to_core(
     assess::assess_to_core(kb, request, view).map_err(|err| {
         Box::new(pb::AssessBatchResponse {
             record_id,
-            result: Some(BatchResult::Error(status::invalid_record(&record_root(
-                &err,
-            )))),
+            result: Some(BatchResult::Error(status::to_message(
+                &status::invalid_argument(&record_root(&err)),
+            ))),
         })
     })
 }
@@ -293,7 +292,9 @@ impl Slot {
                     // one answer per record even if that ever changes.
                     Err(_) => pb::AssessBatchResponse {
                         record_id,
-                        result: Some(BatchResult::Error(status::internal_record())),
+                        result: Some(BatchResult::Error(status::to_message(
+                            &status::record_not_evaluated(),
+                        ))),
                     },
                 };
                 log.answered(matches!(response.result, Some(BatchResult::Error(_))));
@@ -367,7 +368,7 @@ async fn stream_ends(
     };
     tokio::select! {
         () = shutdown => status::shutting_down(),
-        () = deadline => crate::limits::deadline_exceeded(),
+        () = deadline => status::deadline_exceeded(),
     }
 }
 
@@ -397,14 +398,16 @@ impl Reader {
                 status = &mut ends => break Ending::Status(status),
             };
             let record = match next {
-                Err(_elapsed) => break Ending::Status(status::idle_timeout(self.limits)),
+                Err(_elapsed) => {
+                    break Ending::Status(status::idle_timeout(self.limits.idle_timeout));
+                }
                 Ok(None) => break Ending::Finished,
                 Ok(Some(Err(status))) => break Ending::Status(status),
                 Ok(Some(Ok(record))) => record,
             };
             records += 1;
             if records > self.limits.max_records.get() {
-                break Ending::Status(status::record_limit(self.limits));
+                break Ending::Status(status::record_limit(self.limits.max_records.get()));
             }
             self.gauge.0.received.fetch_add(1, Ordering::Relaxed);
             self.log.received();
@@ -595,7 +598,7 @@ mod tests {
     fn an_invalid_record_is_answered_with_its_own_status_rooted_at_the_record() {
         let kb = KnowledgeBase::standard();
         let mut bad = record("bad-1", None);
-        bad.record_id = "x".repeat(assess::MAX_REQUEST_ID_CHARS + 1);
+        bad.record_id = "x".repeat(crate::request_id::MAX_REQUEST_ID_CHARS + 1);
 
         let answer = assess_record(&kb, bad.clone());
 
@@ -604,7 +607,7 @@ mod tests {
             panic!("an error answer");
         };
         assert_eq!(error.code, Code::InvalidArgument as i32);
-        let fields = crate::batch::status::bad_request_fields(&error);
+        let fields = crate::status::bad_request_fields(&error);
         assert_eq!(fields, ["record_id", "history.patient.age_years"]);
         assert_eq!(
             error.get_details_error_info().unwrap().reason,

@@ -21,7 +21,6 @@ pub mod chart;
 pub mod intake;
 pub mod link_ids;
 pub mod model;
-pub mod operation;
 pub mod questionnaire;
 pub mod questionnaire_response;
 
@@ -33,6 +32,8 @@ pub const CODE_SYSTEM_PATH: &str = "/CodeSystem/cramp-intake";
 pub const QUESTIONNAIRE_VERSION: &str = "1.0.0";
 /// The FHIR version spoken.
 pub const FHIR_VERSION: &str = "4.0.1";
+/// `Content-Type` of FHIR JSON bodies.
+pub const FHIR_JSON: &str = "application/fhir+json";
 
 /// Whether `url` is an absolute http(s) URL of one of our artifacts at `path` (under any base
 /// URL, since the base is deployment configuration).

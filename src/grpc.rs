@@ -4,8 +4,6 @@
 //! There is no clinical logic here, so gRPC answers exactly what every other door answers.
 //! `AssessBatch` hands its stream to [`crate::batch`], which calls the same `assess` per record.
 
-pub mod status;
-
 use std::pin::Pin;
 
 use cramp_core::KnowledgeBase;
@@ -21,6 +19,7 @@ use crate::{
         self,
         cramp_assessment_service_server::{CrampAssessmentService, CrampAssessmentServiceServer},
     },
+    status,
 };
 
 /// Result of one RPC handler.
@@ -112,7 +111,7 @@ impl CrampAssessmentService for AssessmentService {
             Err(err) => {
                 self.audit
                     .refused(Door::GrpcAssess, &caller, &request_id, None);
-                Err(status::from_assess_error(err))
+                Err(status::invalid_argument(err.violations()))
             }
         }
     }

@@ -6,7 +6,9 @@
 //! the route and never the body, and the clock: the request time is the one date any door reads
 //! (for ages from birth dates), injected here so tests can fix it.
 
-pub mod error;
+pub mod about;
+pub mod cds_hooks;
+pub mod fhir;
 
 use std::{sync::Arc, time::Instant};
 
@@ -24,11 +26,8 @@ use time::OffsetDateTime;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument as _;
 
-use crate::{about, cds_hooks, config::HttpSettings, fhir};
-pub use error::HttpError;
+use crate::{config::HttpSettings, status::HttpError};
 
-/// `Content-Type` of FHIR JSON bodies.
-pub const FHIR_JSON: &str = "application/fhir+json";
 /// `Content-Type` of CDS Hooks (plain JSON) bodies.
 pub const JSON: &str = "application/json";
 
@@ -116,13 +115,10 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route(
             "/fhir/$cramp-assess",
-            post(fhir::operation::cramp_assess).route_layer(api_auth),
+            post(fhir::cramp_assess).route_layer(api_auth),
         )
-        .route("/fhir/metadata", get(fhir::operation::metadata))
-        .route(
-            "/fhir/Questionnaire/cramp-intake",
-            get(fhir::operation::questionnaire),
-        )
+        .route("/fhir/metadata", get(fhir::metadata))
+        .route("/fhir/Questionnaire/cramp-intake", get(fhir::questionnaire))
         .route("/about", get(about::about))
         .route("/metrics", get(crate::telemetry::metrics::scrape))
         .fallback(|| async { HttpError::NotFound })

@@ -11,7 +11,7 @@
 //! - [`caller`]: the authenticated identity both doors hand to handlers and the audit trail.
 //! - [`auth`]: authentication: CDS Hooks JWTs, API access tokens or client certificates, JWKS.
 //! - [`screen`]: the `screen` command: NDJSON/CSV files through `assess`, here or on a server.
-//! - [`grpc`]: the tonic service, and [`grpc::status`] mapping errors to rich gRPC statuses.
+//! - [`grpc`]: the tonic service; [`status`]: the one table of gRPC statuses and their reasons.
 //! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
 //! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment).
 //! - [`telemetry`]: structured logs, OpenTelemetry traces and metrics (OTLP, Prometheus `/metrics`);
@@ -26,7 +26,6 @@
 //! - [`limits`]: global concurrency limit with load shedding, deadlines, body sizes, HTTP/2 knobs.
 //! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
 
-pub mod about;
 pub mod assess;
 pub mod audit;
 pub mod auth;
@@ -41,7 +40,9 @@ pub mod grpc;
 pub mod http;
 pub mod limits;
 pub mod pb;
+pub mod request_id;
 pub mod screen;
 pub mod server;
+pub mod status;
 pub mod telemetry;
 pub mod tls;

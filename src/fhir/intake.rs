@@ -1,12 +1,14 @@
-//! A QuestionnaireResponse plus chart resources → one assessment, through the one assessment
-//! path ([`crate::assess::assess`]).
+//! A QuestionnaireResponse plus chart resources → one history the core accepts, ready for the
+//! one assessment path.
 //!
 //! Both EHR doors (CDS Hooks and `$cramp-assess`) come here, so they read answers, codes and
 //! units identically. The core validates the combined history; a value the chart supplied that
 //! the core rejects (an implausible lab, an impossible age) is dropped and reported as not used,
-//! while a bad questionnaire answer is the caller's error and is named by its linkId.
+//! while a bad questionnaire answer is the caller's error and is named by its linkId. Only
+//! validation runs here (it is pure): the door assesses the result once, on the path that also
+//! writes the audit event and the metrics.
 
-use cramp_core::{FieldViolation, KnowledgeBase};
+use cramp_core::FieldViolation;
 use time::Date;
 
 use super::{
@@ -14,7 +16,7 @@ use super::{
     model::{QuestionnaireResponse, Reference},
     questionnaire_response::{self, ResponseStatus},
 };
-use crate::{assess::AssessError, pb};
+use crate::{convert, pb};
 
 /// An assessment with everything the FHIR and CDS Hooks writers need to explain it.
 #[derive(Clone)]
@@ -94,20 +96,63 @@ fn answer_pointer(response: &QuestionnaireResponse, link_id: &str) -> String {
     }
 }
 
-/// Assesses `response` with `chart` as of `today` (the request date: the one date any door
-/// reads, used for age and medication recency).
+/// A history read from the intake and the chart, which the core accepts, with where each field
+/// came from: what [`Intake::assessed`] explains an assessment with.
+#[derive(Clone)]
+pub struct Intake {
+    /// The history to assess (questionnaire plus chart).
+    pub history: pb::CrampHistory,
+    /// Final or preliminary (an unfinished questionnaire).
+    pub status: ResponseStatus,
+    /// Where each field came from, the resources used and the chart data not used.
+    pub provenance: Provenance,
+    /// The patient, as the questionnaire's subject names it.
+    pub subject: Option<Reference>,
+}
+
+impl std::fmt::Debug for Intake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Intake {
+    /// The wire request that assesses [`Intake::history`].
+    #[must_use]
+    pub fn request(&self) -> pb::AssessRequest {
+        pb::AssessRequest {
+            request_id: String::new(),
+            input: Some(pb::assess_request::Input::History(self.history.clone())),
+        }
+    }
+
+    /// The assessment of [`Intake::history`], with its explanation.
+    #[must_use]
+    pub fn assessed(self, assessment: pb::Assessment) -> Assessed {
+        Assessed {
+            assessment,
+            history: self.history,
+            status: self.status,
+            provenance: self.provenance,
+            subject: self.subject,
+        }
+    }
+}
+
+/// Reads `response` with `chart` as of `today` (the request date: the one date any door reads,
+/// used for age and medication recency) into a history the core accepts.
 ///
 /// # Errors
 /// Violations named by linkId (or by the response element at fault) when the questionnaire
 /// cannot be read or its answers are invalid.
-pub fn assess(
-    kb: &KnowledgeBase,
-    request_id: &str,
+pub fn read(
     response: &QuestionnaireResponse,
     chart: &Chart,
     extra_medications: &[(pb::Medication, String)],
     today: Date,
-) -> Result<Assessed, Vec<FieldViolation>> {
+) -> Result<Intake, Vec<FieldViolation>> {
     let mapped = questionnaire_response::map(response)?;
     let mut history = mapped.history;
     let mut provenance = Provenance::default();
@@ -133,21 +178,17 @@ pub fn assess(
 
     // At most one retry per chart-filled field the core can reject (age and eleven labs).
     for _ in 0..=chart::LABS.len() + 1 {
-        let request = pb::AssessRequest {
-            request_id: request_id.to_owned(),
-            input: Some(pb::assess_request::Input::History(history.clone())),
-        };
-        let violations = match crate::assess::assess(kb, request) {
-            Ok(answer) => {
-                return Ok(Assessed {
-                    assessment: answer.assessment.unwrap_or_default(),
+        let (core, unknown_enums) = convert::history_from_pb(history.clone());
+        let violations = match cramp_core::validate(core, unknown_enums) {
+            Ok(_) => {
+                return Ok(Intake {
                     history,
                     status: mapped.status,
                     provenance,
                     subject: response.subject.clone(),
                 });
             }
-            Err(AssessError::InvalidRequest(violations)) => violations,
+            Err(err) => err.violations().to_vec(),
         };
         let mut from_answers = Vec::new();
         let mut dropped = false;

@@ -856,9 +856,12 @@ mod tests {
         );
         let bad = pb::AssessBatchResponse {
             record_id: "bad-1".into(),
-            result: Some(BatchResult::Error(batch::status::invalid_record(&[
-                FieldViolation::new("history.patient.age_years", "is required"),
-            ]))),
+            result: Some(BatchResult::Error(crate::status::to_message(
+                &crate::status::invalid_argument(&[FieldViolation::new(
+                    "history.patient.age_years",
+                    "is required",
+                )]),
+            ))),
         };
         vec![ok, bad]
     }

@@ -516,7 +516,7 @@ mod tests {
                     record.request.record_id
                 ),
                 Some(BatchResult::Error(status)) => {
-                    let fields = crate::batch::status::bad_request_fields(&status);
+                    let fields = crate::status::bad_request_fields(&status);
                     assert_eq!(
                         fields, record.invalid_fields,
                         "{}",

@@ -187,6 +187,6 @@ pub async fn scrape() -> Response {
             tracing::error!("cannot encode the Prometheus exposition");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        None => crate::http::HttpError::NotFound.into_response(),
+        None => crate::status::HttpError::NotFound.into_response(),
     }
 }

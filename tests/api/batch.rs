@@ -251,7 +251,10 @@ async fn past_max_records_the_stream_ends_resource_exhausted_after_every_earlier
     let status = end.expect_err("the stream ends with the cap");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     let info = status.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, batch::status::RECORD_LIMIT_REASON);
+    assert_eq!(
+        info.reason,
+        cramp_cds::status::Reason::BatchRecordLimit.as_str()
+    );
     assert_eq!(info.metadata["max_records"], "50");
     assert!(status.message().contains("batch.max_records_per_stream"));
     app.stop().await;
@@ -322,7 +325,10 @@ async fn an_idle_stream_ends_deadline_exceeded_after_answering_what_arrived() {
     assert_eq!(ids, ["idle-0", "idle-1", "idle-2"]);
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     let info = status.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, batch::status::IDLE_TIMEOUT_REASON);
+    assert_eq!(
+        info.reason,
+        cramp_cds::status::Reason::BatchIdleTimeout.as_str()
+    );
     assert!(status.message().contains("batch.idle_timeout_seconds"));
     drop(records);
     app.stop().await;

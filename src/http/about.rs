@@ -11,14 +11,13 @@ use axum::{
 use cramp_core::KnowledgeBase;
 use serde::Serialize;
 
-use crate::{
-    fhir::{
-        QUESTIONNAIRE_VERSION,
-        link_ids::{self, Answer},
-        questionnaire,
-    },
-    http::{JSON, State, json},
+use crate::fhir::{
+    QUESTIONNAIRE_VERSION,
+    link_ids::{self, Answer},
+    questionnaire,
 };
+
+use super::{JSON, State, json};
 
 /// The About document.
 #[derive(Clone, Debug, Serialize)]

@@ -10,18 +10,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use super::{
-    FHIR_VERSION, bundle,
+use super::{State, json};
+use crate::fhir::{
+    FHIR_JSON, FHIR_VERSION, bundle,
     chart::Chart,
     from_json, from_value, intake,
     model::{Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse},
     questionnaire,
 };
-use crate::{
-    audit::Door,
-    caller::Caller,
-    http::{FHIR_JSON, HttpError, State, json},
-};
+use crate::{audit::Door, caller::Caller, status::HttpError};
 
 /// `Parameters` (read).
 #[derive(Deserialize)]
@@ -76,7 +73,12 @@ pub async fn cramp_assess(
         .and_then(|s| s.reference.as_deref())
         .and_then(|r| r.strip_prefix("Patient/"))
         .map(str::to_owned);
-    let assessed = intake::assess(&state.kb, "", &response, &inputs.chart, &[], now.date())
+    let assessed = intake::read(&response, &inputs.chart, &[], now.date())
+        .and_then(|intake| {
+            let answer = crate::assess::assess(&state.kb, intake.request())
+                .map_err(|err| err.violations().to_vec())?;
+            Ok(intake.assessed(answer.assessment.unwrap_or_default()))
+        })
         .map_err(|violations| {
             state.audit.refused(
                 Door::FhirOperation,
