@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand};
 use cramp_core::KnowledgeBase;
 
 use crate::{
-    assess::{self, AssessError},
+    assess::{AssessError, Assessor, Call},
+    audit::Door,
     pb,
 };
 
@@ -172,8 +173,14 @@ pub fn assess(
             input: input.clone(),
             source,
         })?;
-    let response =
-        assess::assess(&KnowledgeBase::standard(), request).map_err(CliError::Invalid)?;
+    let response = Assessor::local(KnowledgeBase::standard())
+        .assess(
+            &Call::local(Door::Cli),
+            request,
+            pb::AssessmentView::Unspecified.into(),
+        )
+        .map_err(CliError::Invalid)?
+        .into_response();
     serde_json::to_writer_pretty(&mut *stdout, &response).map_err(io::Error::from)?;
     writeln!(stdout)?;
     Ok(())
@@ -188,7 +195,7 @@ pub fn kb(args: &KbArgs, stdout: &mut impl Write) -> Result<(), CliError> {
     if args.medications {
         write_medication_lexicon(&kb, stdout)?;
     } else if args.json {
-        serde_json::to_writer_pretty(&mut *stdout, &assess::knowledge_base(&kb))
+        serde_json::to_writer_pretty(&mut *stdout, &crate::assess::knowledge_base(&kb))
             .map_err(io::Error::from)?;
         writeln!(stdout)?;
     } else {
@@ -473,6 +480,6 @@ mod tests {
         )
         .unwrap();
         let parsed: pb::GetKnowledgeBaseResponse = serde_json::from_slice(&json).unwrap();
-        assert_eq!(parsed, assess::knowledge_base(&standard));
+        assert_eq!(parsed, crate::assess::knowledge_base(&standard));
     }
 }

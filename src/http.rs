@@ -20,7 +20,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use cramp_core::KnowledgeBase;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -65,14 +64,12 @@ impl std::fmt::Debug for Clock {
 /// What every HTTP handler shares; immutable.
 #[derive(Debug)]
 pub struct HttpState {
-    /// The rule set.
-    pub kb: KnowledgeBase,
+    /// The one assessor: the rule set and the audit trail every assessment is recorded in.
+    pub assessor: crate::assess::Assessor,
     /// Base URL, origins, production mode.
     pub settings: HttpSettings,
     /// The request clock.
     pub clock: Clock,
-    /// The audit trail every assessment is recorded in.
-    pub audit: crate::audit::Audit,
     /// The global call limit (shared with gRPC), body size and deadline.
     pub limiter: crate::limits::Limiter,
     /// Guards the CDS Hooks routes and `$cramp-assess` (a no-op when authentication is off).

@@ -158,7 +158,7 @@ pub fn document(kb: &KnowledgeBase, base_url: &str) -> About {
 
 /// `GET /about`: HTML when the client prefers it (a browser), JSON otherwise.
 pub async fn about(state: State, headers: HeaderMap) -> Response {
-    let doc = document(&state.kb, &state.settings.base_url);
+    let doc = document(state.assessor.kb(), &state.settings.base_url);
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())

@@ -14,6 +14,7 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{JSON, State, json};
 use crate::{
+    assess::Call,
     audit::Door,
     caller::Caller,
     cds_hooks::{
@@ -99,40 +100,29 @@ pub async fn call(
             return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
         }
     }
-    let assessed = intake::read(response, &read.chart, &selected, now.date())
-        .and_then(|intake| {
-            let answer = crate::assess::assess(&state.kb, intake.request())
-                .map_err(|err| err.violations().to_vec())?;
-            Ok(intake.assessed(answer.assessment.unwrap_or_default()))
-        })
-        .inspect_err(|_| {
-            state.audit.refused(
-                Door::CdsHooks,
-                &caller,
-                &checked.hook_instance,
-                Some(&checked.patient_id),
-            );
-        })
-        .map_err(|violations| {
+    let call =
+        Call::new(Door::CdsHooks, &caller).about(&checked.hook_instance, Some(&checked.patient_id));
+    let translated = intake::read(response, &read.chart, &selected, now.date()).map(|intake| {
+        let request = intake.request();
+        (intake, request)
+    });
+    let (intake, assessed) = state
+        .assessor
+        .assess_translated(&call, translated, 0)
+        .map_err(|err| {
             HttpError::Invalid(
-                violations
-                    .into_iter()
+                err.violations()
+                    .iter()
                     .map(|v| {
                         FieldViolation::new(
                             format!("prefetch.intake#linkId={}", v.field),
-                            v.description,
+                            v.description.clone(),
                         )
                     })
                     .collect(),
             )
         })?;
-    state.audit.assessed(
-        Door::CdsHooks,
-        &caller,
-        &checked.hook_instance,
-        Some(&checked.patient_id),
-        &assessed.assessment,
-    );
+    let assessed = intake.assessed(assessed.to_pb());
     let uuid = || uuid::Uuid::new_v4().to_string();
     let context = cards::CardContext {
         base_url: &state.settings.base_url,

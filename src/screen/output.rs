@@ -22,7 +22,6 @@ use serde::{
 use super::summary::Summary;
 use crate::{
     assess::Assessed,
-    convert,
     pb::{self, assess_batch_response::Result as BatchResult},
 };
 
@@ -91,11 +90,8 @@ impl Formatter {
             }
             OutputFormat::Csv => {
                 let answer = pb::AssessBatchResponse {
-                    record_id: assessed.request_id.clone(),
-                    result: Some(BatchResult::Assessment(convert::assessment_to_pb_view(
-                        &assessed.assessment,
-                        assessed.view,
-                    ))),
+                    record_id: assessed.request_id().to_owned(),
+                    result: Some(BatchResult::Assessment(assessed.to_pb())),
                 };
                 self.record(&answer, out)
             }
@@ -190,11 +186,11 @@ mod assessment_json {
     /// would be empty (texts, citations and code displays in the basic view). Core enums always
     /// have a wire name (`convert`'s `enum_names_agree`), so this cannot decline.
     pub(super) fn core_answer(assessed: &Assessed, out: &mut Vec<u8>) {
-        let Assessed {
-            request_id,
-            assessment,
-            view,
-        } = assessed;
+        let (request_id, assessment, view) = (
+            assessed.request_id(),
+            assessed.assessment(),
+            &assessed.view(),
+        );
         out.extend_from_slice(b"{\"record_id\":");
         string(request_id, out);
         out.extend_from_slice(b",\"assessment\":");
@@ -841,7 +837,8 @@ mod tests {
     fn answers() -> Vec<pb::AssessBatchResponse> {
         let kb = KnowledgeBase::standard();
         let ok = batch::assess_record(
-            &kb,
+            &crate::assess::Assessor::local(kb),
+            &crate::assess::Call::local(crate::audit::Door::Screen),
             pb::AssessBatchRequest {
                 record_id: "ok,\"1\"".into(),
                 history: Some(pb::CrampHistory {
@@ -883,8 +880,16 @@ mod tests {
             for view in [pb::AssessmentView::Full, pb::AssessmentView::Basic] {
                 let mut request = record.request.clone();
                 request.view = view.into();
-                let answer = batch::assess_record(&kb, request.clone());
-                let Ok(assessed) = batch::assess_record_to_core(&kb, request) else {
+                let answer = batch::assess_record(
+                    &crate::assess::Assessor::local(kb),
+                    &crate::assess::Call::local(crate::audit::Door::Screen),
+                    request.clone(),
+                );
+                let Ok(assessed) = batch::assess_record_to_core(
+                    &crate::assess::Assessor::local(kb),
+                    &crate::assess::Call::local(crate::audit::Door::Screen),
+                    request,
+                ) else {
                     continue;
                 };
                 for format in [OutputFormat::Ndjson, OutputFormat::Csv] {
@@ -905,7 +910,7 @@ mod tests {
                     );
                 }
                 let mut counted = Summary::default();
-                let a = &assessed.assessment;
+                let a = assessed.assessment();
                 counted.add_assessed(
                     Some(a.urgency.name()),
                     a.flags.iter().map(|f| f.flag.name()),
