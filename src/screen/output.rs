@@ -13,6 +13,7 @@ use std::{
     path::Path,
 };
 
+use base64::Engine as _;
 use prost::Message as _;
 use serde::{
     Deserialize, Serialize, Serializer,
@@ -536,7 +537,10 @@ impl Serialize for AnyJson<'_> {
                 }
             }
             // Proto3 JSON's fallback for a type it cannot resolve.
-            _ => map.serialize_entry("value", &base64(&any.value))?,
+            _ => map.serialize_entry(
+                "value",
+                &base64::engine::general_purpose::STANDARD.encode(&any.value),
+            )?,
         }
         map.end()
     }
@@ -549,29 +553,6 @@ struct ViolationJson<'a> {
     description: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     reason: &'a str,
-}
-
-/// Standard base64 with padding (RFC 4648), as proto3 JSON writes bytes.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                let index = usize::try_from((n >> shift) & 63).unwrap_or(0);
-                out.push(char::from(ALPHABET.get(index).copied().unwrap_or(b'=')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// One CSV line (RFC 4180): cells quoted only when they hold a comma, a quote or a line break.
@@ -1032,14 +1013,5 @@ mod tests {
                 Err(ResumeError::Foreign { line: 1 })
             ));
         }
-    }
-
-    #[test]
-    fn base64_matches_rfc_4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     }
 }
