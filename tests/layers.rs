@@ -77,8 +77,7 @@ fn code(text: &str) -> String {
     let mut out = String::new();
     let mut skipping_test_item = false;
     let mut depth = 0_i32;
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next() {
+    for line in text.lines() {
         let trimmed = line.trim_start();
         if trimmed.starts_with("//") {
             continue;
@@ -89,7 +88,8 @@ fn code(text: &str) -> String {
             continue;
         }
         if skipping_test_item {
-            depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+            depth += i32::try_from(line.matches('{').count()).unwrap_or(0)
+                - i32::try_from(line.matches('}').count()).unwrap_or(0);
             if depth <= 0 && (line.contains('}') || line.trim_end().ends_with(';')) {
                 skipping_test_item = false;
             }
