@@ -18,19 +18,22 @@ use super::{
 };
 use crate::{convert, pb};
 
-/// An assessment with everything the FHIR and CDS Hooks writers need to explain it.
+/// An assessment with everything the FHIR and CDS Hooks writers need to explain it: the intake
+/// it was made from (reached through `Deref`, so `assessed.history` reads the intake's history).
 #[derive(Clone)]
 pub struct Assessed {
     /// The assessment, as every door returns it.
     pub assessment: pb::Assessment,
-    /// The history that was assessed (questionnaire plus chart).
-    pub history: pb::CrampHistory,
-    /// Final or preliminary (an unfinished questionnaire).
-    pub status: ResponseStatus,
-    /// Where each field came from, the resources used and the chart data not used.
-    pub provenance: Provenance,
-    /// The patient, as the questionnaire's subject names it.
-    pub subject: Option<Reference>,
+    /// What was assessed and where each part came from.
+    pub intake: Intake,
+}
+
+impl std::ops::Deref for Assessed {
+    type Target = Intake;
+
+    fn deref(&self) -> &Intake {
+        &self.intake
+    }
 }
 
 impl std::fmt::Debug for Assessed {
@@ -39,37 +42,6 @@ impl std::fmt::Debug for Assessed {
             .field("status", &self.status)
             .field("flags", &self.assessment.flags.len())
             .finish_non_exhaustive()
-    }
-}
-
-impl Assessed {
-    /// The evidence pointer for a history field path (`cramps.contexts`, `medications[0].name`).
-    #[must_use]
-    pub fn pointer(&self, field: &str) -> Option<&str> {
-        let pointers = &self.provenance.pointers;
-        pointers
-            .get(field)
-            .or_else(|| pointers.get(&without_indexes(field)))
-            .or_else(|| {
-                // `medications[1].weeks_since_started` points where the medicine's name came from.
-                let (medication, _) = field.split_once("].")?;
-                pointers.get(&format!("{medication}].name"))
-            })
-            .map(String::as_str)
-    }
-
-    /// The evidence pointer of the medicine the core reported under `input_name`.
-    #[must_use]
-    pub fn medication_pointer(&self, input_name: &str) -> Option<&str> {
-        let index = self
-            .history
-            .medications
-            .iter()
-            .position(|m| m.name == input_name)?;
-        self.provenance
-            .pointers
-            .get(&format!("medications[{index}].name"))
-            .map(String::as_str)
     }
 }
 
@@ -130,14 +102,40 @@ impl Intake {
 
     /// The assessment of [`Intake::history`], with its explanation.
     #[must_use]
-    pub fn assessed(self, assessment: pb::Assessment) -> Assessed {
+    pub const fn assessed(self, assessment: pb::Assessment) -> Assessed {
         Assessed {
             assessment,
-            history: self.history,
-            status: self.status,
-            provenance: self.provenance,
-            subject: self.subject,
+            intake: self,
         }
+    }
+
+    /// The evidence pointer for a history field path (`cramps.contexts`, `medications[0].name`).
+    #[must_use]
+    pub fn pointer(&self, field: &str) -> Option<&str> {
+        let pointers = &self.provenance.pointers;
+        pointers
+            .get(field)
+            .or_else(|| pointers.get(&without_indexes(field)))
+            .or_else(|| {
+                // `medications[1].weeks_since_started` points where the medicine's name came from.
+                let (medication, _) = field.split_once("].")?;
+                pointers.get(&format!("{medication}].name"))
+            })
+            .map(String::as_str)
+    }
+
+    /// The evidence pointer of the medicine the core reported under `input_name`.
+    #[must_use]
+    pub fn medication_pointer(&self, input_name: &str) -> Option<&str> {
+        let index = self
+            .history
+            .medications
+            .iter()
+            .position(|m| m.name == input_name)?;
+        self.provenance
+            .pointers
+            .get(&format!("medications[{index}].name"))
+            .map(String::as_str)
     }
 }
 
