@@ -34,15 +34,15 @@ pub mod caller;
 pub mod cds_hooks;
 pub mod cli;
 pub mod config;
-pub mod convert;
 pub mod fhir;
 pub mod grpc;
 pub mod http;
 pub mod limits;
-pub mod pb;
 pub mod request_id;
 pub mod screen;
 pub mod server;
 pub mod status;
+
+pub use cramp_wire::{convert, pb};
 pub mod telemetry;
 pub mod tls;

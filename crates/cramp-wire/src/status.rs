@@ -3,11 +3,9 @@
 //! Every refusal carries a `google.rpc.ErrorInfo` (AIP-193) whose reason a client can switch on
 //! without parsing prose; the reason, its code and its domain live in [`Reason`], so a new
 //! refusal is one row here and no door can invent a code of its own. It sits below every door
-//! (auth, limits, batch, screen, the gRPC service all build from it) and imports nothing of the
-//! service. Invalid input follows AIP-193: `INVALID_ARGUMENT` with a `google.rpc.BadRequest`
+//! (auth, limits, batch, screen, the gRPC service all build from it, through the service's
+//! `status` module) and imports nothing of the service. Invalid input follows AIP-193: `INVALID_ARGUMENT` with a `google.rpc.BadRequest`
 //! naming every bad field.
-
-mod http;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -15,8 +13,6 @@ use cramp_core::FieldViolation;
 use prost::Message as _;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
-
-pub use self::http::HttpError;
 
 /// `ErrorInfo.domain` of every error this service raises.
 pub const ERROR_DOMAIN: &str = "cramp-cds";
@@ -284,9 +280,10 @@ pub fn to_message(status: &Status) -> tonic_types::Status {
     })
 }
 
-/// The field paths a record error's `BadRequest` names, in order (tests read answers this way).
-#[cfg(test)]
-pub(crate) fn bad_request_fields(status: &tonic_types::pb::Status) -> Vec<String> {
+/// The field paths a record error's `BadRequest` names, in order (tests and clients read answers
+/// this way).
+#[must_use]
+pub fn bad_request_fields(status: &tonic_types::pb::Status) -> Vec<String> {
     use tonic_types::RpcStatusExt as _;
     status
         .get_details_bad_request()
