@@ -1,7 +1,7 @@
 //! The HTTP door: CDS Hooks, the FHIR operation, the Questionnaire and `/about`, on one axum
 //! router beside the gRPC listener.
 //!
-//! Adapters only: every assessment goes through [`crate::assess::assess`]. This module wires the
+//! Adapters only: every assessment goes through [`crate::assess::Assessor`]. This module wires the
 //! routes, CORS (an allow-list that echoes origins, never `*`), a log span per request that names
 //! the route and never the body, and the clock: the request time is the one date any door reads
 //! (for ages from birth dates), injected here so tests can fix it.

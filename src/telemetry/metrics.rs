@@ -158,8 +158,8 @@ impl Instruments {
 
 impl<S: Subscriber> tracing_subscriber::Layer<S> for Instruments {}
 
-/// Counts a completed assessment into the current subscriber's instruments; every door calls
-/// it through [`crate::assess::assess_in_view`].
+/// Counts a completed assessment into the current subscriber's instruments; every door reaches
+/// it through [`crate::assess::Assessor`].
 pub fn record_assessment(assessment: &Assessment) {
     tracing::dispatcher::get_default(|dispatch| {
         if let Some(instruments) = dispatch.downcast_ref::<Instruments>() {
