@@ -378,6 +378,70 @@ mod tests {
             .map(Assessed::into_response)
     }
 
+    /// Counts the audit events written while `run` runs, by outcome (`0` answered, `4` refused).
+    fn audit_outcomes(run: impl FnOnce()) -> Vec<String> {
+        use std::sync::{Arc, Mutex};
+
+        use tracing_subscriber::layer::SubscriberExt as _;
+
+        #[derive(Clone, Default)]
+        struct Outcomes(Arc<Mutex<Vec<String>>>);
+        struct Outcome<'a>(&'a mut Option<String>);
+        impl tracing::field::Visit for Outcome<'_> {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "outcome" {
+                    *self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Outcomes {
+            fn on_event(
+                &self,
+                event: &tracing::Event<'_>,
+                _: tracing_subscriber::layer::Context<'_, S>,
+            ) {
+                if event.metadata().target() == crate::audit::TARGET {
+                    let mut outcome = None;
+                    event.record(&mut Outcome(&mut outcome));
+                    self.0.lock().unwrap().push(outcome.unwrap_or_default());
+                }
+            }
+        }
+        let outcomes = Outcomes::default();
+        let subscriber = tracing_subscriber::registry().with(outcomes.clone());
+        tracing::subscriber::with_default(subscriber, run);
+        let seen = outcomes.0.lock().unwrap().clone();
+        seen
+    }
+
+    /// The audit trail is the assessor's, not the door's: an answer and a refusal (including one
+    /// the door's own translation made) each write exactly one event; the local assessor none.
+    #[test]
+    fn the_assessor_writes_one_audit_event_per_outcome() {
+        let kb = KnowledgeBase::standard();
+        let assessor = Assessor::new(kb, Audit::ephemeral());
+        let caller = Caller::default();
+        let call = Call::new(Door::GrpcAssess, &caller);
+        let seen = audit_outcomes(|| {
+            assert!(assessor.assess(&call, request(Some(40)), 0).is_ok());
+            assert!(assessor.assess(&call, request(None), 0).is_err());
+            let refused: Result<((), pb::AssessRequest), _> =
+                Err(vec![FieldViolation::new("item", "is required")]);
+            assert!(assessor.assess_translated(&call, refused, 0).is_err());
+        });
+        assert_eq!(seen, ["0", "4", "4"]);
+
+        let local = audit_outcomes(|| {
+            assert!(
+                Assessor::local(kb)
+                    .assess(&call, request(Some(40)), 0)
+                    .is_ok()
+            );
+        });
+        assert!(local.is_empty(), "{local:?}");
+    }
+
     fn fields(result: Result<pb::AssessResponse, AssessError>) -> Vec<String> {
         result
             .err()
