@@ -411,8 +411,7 @@ mod tests {
         let outcomes = Outcomes::default();
         let subscriber = tracing_subscriber::registry().with(outcomes.clone());
         tracing::subscriber::with_default(subscriber, run);
-        let seen = outcomes.0.lock().unwrap().clone();
-        seen
+        outcomes.0.lock().unwrap().clone()
     }
 
     /// The audit trail is the assessor's, not the door's: an answer and a refusal (including one
