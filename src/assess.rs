@@ -1,21 +1,27 @@
 //! The one assessment path behind every door.
 //!
-//! gRPC, the `assess` command and any later adapter call [`assess`] with a wire request and get a
-//! wire response or every bad field, named from the request root. Keeping the checks, the
-//! conversion and the log line here means the doors cannot drift apart: they differ only in how
-//! they read the request and how they write the answer.
+//! Every door (unary gRPC and gRPC-Web, the batch stream, `screen` local and remote, the `assess`
+//! command, CDS Hooks, `$cramp-assess`) translates its input into a wire request and calls
+//! [`Assessor::assess`], which returns an [`Assessed`] or every bad field, named from the request
+//! root. Keeping the checks, the evaluation, the log line, the metrics and the audit event here
+//! means the doors cannot drift apart: they differ only in how they read the request and how they
+//! render the core's answer.
 
 use std::time::Instant;
 
 use cramp_core::{FieldViolation, KnowledgeBase};
 
-use crate::{convert, pb, pb::assess_request::Input};
+use crate::{
+    audit::{Audit, Door},
+    caller::Caller,
+    convert, fhir, pb,
+    pb::assess_request::Input,
+    request_id::{MAX_REQUEST_ID_CHARS, loggable_id},
+    telemetry,
+};
 
 /// Where violations of a QuestionnaireResponse input are named.
 const QR_ROOT: &str = "questionnaire_response_json";
-
-/// Longest `request_id` accepted, in characters (intake.md: strings over 200 are rejected).
-pub const MAX_REQUEST_ID_CHARS: usize = 200;
 
 /// Why a request could not be assessed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -37,63 +43,187 @@ impl AssessError {
     }
 }
 
-/// Validates and assesses one request.
-///
-/// Total and synchronous: it does no I/O, and the only log line it writes carries the request id,
-/// rule ids, flag codes, counts, urgency and timing, never an answer.
-///
-/// # Errors
-/// [`AssessError::InvalidRequest`] naming every bad field when anything is wrong: a `request_id`
-/// over [`MAX_REQUEST_ID_CHARS`], a missing `history`, an unknown enum number or anything
-/// [`cramp_core::validate`] rejects.
-pub fn assess(
-    kb: &KnowledgeBase,
-    request: pb::AssessRequest,
-) -> Result<pb::AssessResponse, AssessError> {
-    assess_in_view(kb, request, pb::AssessmentView::Unspecified as i32)
+/// Which door a request came through, who sent it and what the audit event names it by: what
+/// the assessor records besides the outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The door (`AuditEvent.subtype`).
+    pub door: Door,
+    /// The authenticated caller, or anonymous.
+    pub caller: &'a Caller,
+    /// The id the audit event names (a hook instance, a QuestionnaireResponse id); `None` is the
+    /// request's own `request_id`.
+    pub audit_id: Option<&'a str>,
+    /// The patient, pseudonymised in the audit event when the door knows one.
+    pub patient_id: Option<&'a str>,
 }
 
-/// [`assess`], answering in the `cramp.v1.AssessmentView` numbered `view` (UNSPECIFIED is FULL;
-/// BASIC leaves the text fields empty and never builds them).
-///
-/// # Errors
-/// As [`assess`], and a violation on `view` when the number is not a known view.
-pub fn assess_in_view(
-    kb: &KnowledgeBase,
-    request: pb::AssessRequest,
-    view: i32,
-) -> Result<pb::AssessResponse, AssessError> {
-    let Assessed {
-        request_id,
-        assessment,
-        view,
-    } = assess_to_core(kb, request, view)?;
-    Ok(pb::AssessResponse {
-        request_id,
-        assessment: Some(convert::assessment_to_pb_view(&assessment, view)),
-    })
+/// The caller of local doors (the CLI): nobody authenticated.
+static LOCAL: Caller = Caller::Anonymous;
+
+impl<'a> Call<'a> {
+    /// A call through `door` by `caller`, named by its request id.
+    #[must_use]
+    pub const fn new(door: Door, caller: &'a Caller) -> Self {
+        Self {
+            door,
+            caller,
+            audit_id: None,
+            patient_id: None,
+        }
+    }
+
+    /// A call through a local door (`assess`, in-process `screen`): no caller.
+    #[must_use]
+    pub const fn local(door: Door) -> Call<'static> {
+        Call::new(door, &LOCAL)
+    }
+
+    /// The same call, audited under `audit_id` and about `patient_id`.
+    #[must_use]
+    pub const fn about(mut self, audit_id: &'a str, patient_id: Option<&'a str>) -> Self {
+        self.audit_id = Some(audit_id);
+        self.patient_id = patient_id;
+        self
+    }
 }
 
-/// An assessment before its conversion to the wire: what [`assess_to_core`] returns.
+/// The one assessor: the only way from a request to an [`Assessed`].
+///
+/// Each door translates its input into a wire request (or the violations that stop it) and calls
+/// [`Assessor::assess`], which validates, evaluates, logs, counts the assessment into the metrics
+/// and writes the audit event. Doors cannot drift apart and cannot skip the audit trail: an
+/// [`Assessed`] has no other constructor.
+#[derive(Clone, Debug)]
+pub struct Assessor {
+    kb: KnowledgeBase,
+    audit: Audit,
+}
+
+impl Assessor {
+    /// Assesses against `kb`, recording into `audit`.
+    #[must_use]
+    pub const fn new(kb: KnowledgeBase, audit: Audit) -> Self {
+        Self { kb, audit }
+    }
+
+    /// For local doors (the CLI) and tests: no audit trail (nobody else's request is served).
+    #[must_use]
+    pub fn local(kb: KnowledgeBase) -> Self {
+        Self::new(kb, Audit::off())
+    }
+
+    /// The rule set assessments run against.
+    #[must_use]
+    pub const fn kb(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    /// Validates and assesses one request, in the `cramp.v1.AssessmentView` numbered `view`
+    /// (UNSPECIFIED is FULL; BASIC leaves the text fields empty and never builds them).
+    ///
+    /// Total and synchronous: it does no I/O but the log lines and the audit event, which carry
+    /// the request id, rule ids, flag codes, counts, urgency and timing, never an answer.
+    ///
+    /// # Errors
+    /// [`AssessError::InvalidRequest`] naming every bad field when anything is wrong: a
+    /// `request_id` over [`MAX_REQUEST_ID_CHARS`], a missing `history`, an unknown enum number,
+    /// an unknown `view` or anything [`cramp_core::validate`] rejects.
+    pub fn assess(
+        &self,
+        call: &Call<'_>,
+        request: pb::AssessRequest,
+        view: i32,
+    ) -> Result<Assessed, AssessError> {
+        self.assess_translated(call, Ok(((), request)), view)
+            .map(|((), assessed)| assessed)
+    }
+
+    /// [`Assessor::assess`] for a door whose own translation may already have failed (the EHR
+    /// doors name bad answers by linkId): the refusal is audited like any other. What the door
+    /// read beside the request (`T`, the EHR doors' provenance) comes back with the assessment.
+    ///
+    /// # Errors
+    /// `translated`'s violations, or as [`Assessor::assess`].
+    pub fn assess_translated<T>(
+        &self,
+        call: &Call<'_>,
+        translated: Result<(T, pb::AssessRequest), Vec<FieldViolation>>,
+        view: i32,
+    ) -> Result<(T, Assessed), AssessError> {
+        let (request_id, outcome) = match translated {
+            Ok((read, request)) => (
+                request.request_id.clone(),
+                evaluate(&self.kb, request, view).map(|assessed| (read, assessed)),
+            ),
+            Err(violations) => (String::new(), Err(AssessError::InvalidRequest(violations))),
+        };
+        let audit_id = call.audit_id.unwrap_or(&request_id);
+        match &outcome {
+            Ok((_, assessed)) => self.audit.assessed(
+                call.door,
+                call.caller,
+                audit_id,
+                call.patient_id,
+                &assessed.assessment,
+            ),
+            Err(_) => self
+                .audit
+                .refused(call.door, call.caller, audit_id, call.patient_id),
+        }
+        outcome
+    }
+}
+
+/// An assessment that went through [`Assessor::assess`]: validated, logged, counted and audited.
+/// Its fields are private and it has no other constructor, so holding one proves all of that
+/// happened.
 #[derive(Debug)]
 pub struct Assessed {
-    /// The request's id, echoed.
-    pub request_id: String,
-    /// The assessment, at the detail its view needs (no texts for the basic view).
-    pub assessment: cramp_core::Assessment,
-    /// The view it is to be answered in.
-    pub view: convert::View,
+    request_id: String,
+    assessment: cramp_core::Assessment,
+    view: convert::View,
 }
 
-/// [`assess_in_view`] without the last step, turning the core's assessment into `pb`: checks,
-/// validation, evaluation, metrics and the log line are the same (this is where they happen).
-/// For a door that renders the assessment itself (`screen` writes its JSON straight from it);
-/// `convert::assessment_to_pb_view(&assessed.assessment, assessed.view)` is the wire answer.
-///
-/// # Errors
-/// As [`assess_in_view`].
+impl Assessed {
+    /// The request's id, echoed.
+    #[must_use]
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The assessment, at the detail its view needs (no texts for the basic view).
+    #[must_use]
+    pub const fn assessment(&self) -> &cramp_core::Assessment {
+        &self.assessment
+    }
+
+    /// The view it is to be answered in.
+    #[must_use]
+    pub const fn view(&self) -> convert::View {
+        self.view
+    }
+
+    /// The assessment on the wire, in its view.
+    #[must_use]
+    pub fn to_pb(&self) -> pb::Assessment {
+        convert::assessment_to_pb_view(&self.assessment, self.view)
+    }
+
+    /// The unary answer.
+    #[must_use]
+    pub fn into_response(self) -> pb::AssessResponse {
+        pb::AssessResponse {
+            assessment: Some(self.to_pb()),
+            request_id: self.request_id,
+        }
+    }
+}
+
+/// Checks, validation, evaluation, metrics and the log line: everything but the audit event,
+/// which is written outside this span, as the door's own event.
 #[tracing::instrument(name = "assess", skip_all, fields(request_id = %loggable_id(&request.request_id)))]
-pub fn assess_to_core(
+fn evaluate(
     kb: &KnowledgeBase,
     request: pb::AssessRequest,
     view: i32,
@@ -119,7 +249,7 @@ pub fn assess_to_core(
         }
         Some(Input::History(history)) => ("history", Some(history)),
         Some(Input::QuestionnaireResponseJson(json)) => {
-            match crate::fhir::questionnaire_response::history_from_json(&json) {
+            match fhir::questionnaire_response::history_from_json(&json) {
                 Ok((history, unread_answers)) => {
                     unread = unread_answers;
                     (QR_ROOT, Some(history))
@@ -185,7 +315,7 @@ pub fn assess_to_core(
         "rules_evaluated"
     );
     // Aggregates by urgency and flag name, never tied to a request; see `telemetry::metrics`.
-    crate::telemetry::metrics::record_assessment(&assessment);
+    telemetry::metrics::record_assessment(&assessment);
     // Rule ids, counts and timings only: urgency, flags and drug classes describe the patient and
     // belong to the separately routed audit trail, not to operational logs.
     tracing::info!(
@@ -212,17 +342,6 @@ pub fn knowledge_base(kb: &KnowledgeBase) -> pb::GetKnowledgeBaseResponse {
     }
 }
 
-/// The request id as it may appear in a log line: at most [`MAX_REQUEST_ID_CHARS`] characters,
-/// control characters replaced, so an oversized or hostile id cannot flood or forge log lines.
-#[must_use]
-pub fn loggable_id(request_id: &str) -> String {
-    request_id
-        .chars()
-        .take(MAX_REQUEST_ID_CHARS)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
-}
-
 fn join<'a>(codes: impl Iterator<Item = &'a str>) -> String {
     codes.collect::<Vec<_>>().join(",")
 }
@@ -246,6 +365,86 @@ mod tests {
                 ..pb::CrampHistory::default()
             })),
         }
+    }
+
+    fn assess(
+        kb: &KnowledgeBase,
+        request: pb::AssessRequest,
+    ) -> Result<pb::AssessResponse, AssessError> {
+        assess_in_view(kb, request, 0)
+    }
+
+    fn assess_in_view(
+        kb: &KnowledgeBase,
+        request: pb::AssessRequest,
+        view: i32,
+    ) -> Result<pb::AssessResponse, AssessError> {
+        Assessor::local(*kb)
+            .assess(&Call::local(Door::Cli), request, view)
+            .map(Assessed::into_response)
+    }
+
+    /// Counts the audit events written while `run` runs, by outcome (`0` answered, `4` refused).
+    fn audit_outcomes(run: impl FnOnce()) -> Vec<String> {
+        use std::sync::{Arc, Mutex};
+
+        use tracing_subscriber::layer::SubscriberExt as _;
+
+        #[derive(Clone, Default)]
+        struct Outcomes(Arc<Mutex<Vec<String>>>);
+        struct Outcome<'a>(&'a mut Option<String>);
+        impl tracing::field::Visit for Outcome<'_> {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "outcome" {
+                    *self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Outcomes {
+            fn on_event(
+                &self,
+                event: &tracing::Event<'_>,
+                _: tracing_subscriber::layer::Context<'_, S>,
+            ) {
+                if event.metadata().target() == crate::audit::TARGET {
+                    let mut outcome = None;
+                    event.record(&mut Outcome(&mut outcome));
+                    self.0.lock().unwrap().push(outcome.unwrap_or_default());
+                }
+            }
+        }
+        let outcomes = Outcomes::default();
+        let subscriber = tracing_subscriber::registry().with(outcomes.clone());
+        tracing::subscriber::with_default(subscriber, run);
+        outcomes.0.lock().unwrap().clone()
+    }
+
+    /// The audit trail is the assessor's, not the door's: an answer and a refusal (including one
+    /// the door's own translation made) each write exactly one event; the local assessor none.
+    #[test]
+    fn the_assessor_writes_one_audit_event_per_outcome() {
+        let kb = KnowledgeBase::standard();
+        let assessor = Assessor::new(kb, Audit::ephemeral());
+        let caller = Caller::default();
+        let call = Call::new(Door::GrpcAssess, &caller);
+        let seen = audit_outcomes(|| {
+            assert!(assessor.assess(&call, request(Some(40)), 0).is_ok());
+            assert!(assessor.assess(&call, request(None), 0).is_err());
+            let refused: Result<((), pb::AssessRequest), _> =
+                Err(vec![FieldViolation::new("item", "is required")]);
+            assert!(assessor.assess_translated(&call, refused, 0).is_err());
+        });
+        assert_eq!(seen, ["0", "4", "4"]);
+
+        let local = audit_outcomes(|| {
+            assert!(
+                Assessor::local(kb)
+                    .assess(&call, request(Some(40)), 0)
+                    .is_ok()
+            );
+        });
+        assert!(local.is_empty(), "{local:?}");
     }
 
     fn fields(result: Result<pb::AssessResponse, AssessError>) -> Vec<String> {
@@ -390,14 +589,5 @@ mod tests {
         let mut req = request(Some(30));
         req.request_id = "é".repeat(MAX_REQUEST_ID_CHARS);
         assert!(assess(&kb, req).is_ok());
-    }
-
-    #[test]
-    fn loggable_ids_are_bounded_and_single_line() {
-        assert_eq!(loggable_id("a\nb"), "a\u{fffd}b");
-        assert_eq!(
-            loggable_id(&"z".repeat(500)).chars().count(),
-            MAX_REQUEST_ID_CHARS
-        );
     }
 }

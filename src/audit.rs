@@ -17,30 +17,17 @@
 use std::{fmt::Write as _, path::PathBuf, sync::Arc};
 
 use hmac::{Hmac, Mac as _};
-use serde::Deserialize;
 use sha2::Sha256;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::{assess::loggable_id, caller::Caller, pb};
+pub use crate::config::AuditSettings;
+use crate::{caller::Caller, request_id::loggable_id};
 
 /// The tracing target of audit events.
 pub const TARGET: &str = "audit";
 
 /// Shortest accepted pseudonym key: 256 bits, HMAC-SHA-256's block-size guidance.
 const MIN_KEY_BYTES: usize = 32;
-
-/// The `[audit]` section.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditSettings {
-    /// Emit audit events at all.
-    pub enabled: bool,
-    /// File holding the HMAC key for patient pseudonyms (at least 32 bytes; shared by every
-    /// replica). Without one a random per-process key is used, so pseudonyms do not correlate
-    /// across restarts; production mode refuses to start without it.
-    #[serde(default)]
-    pub pseudonym_key_file: Option<PathBuf>,
-}
 
 /// Why the audit trail could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +68,10 @@ pub enum Door {
     CdsHooks,
     /// FHIR `$cramp-assess`.
     FhirOperation,
+    /// The `assess` command.
+    Cli,
+    /// In-process `screen`.
+    Screen,
 }
 
 impl Door {
@@ -92,6 +83,8 @@ impl Door {
             Self::GrpcAssessBatch => "grpc:cramp.v1.CrampAssessmentService/AssessBatch",
             Self::CdsHooks => "cds-hooks:service",
             Self::FhirOperation => "fhir:$cramp-assess",
+            Self::Cli => "cli:assess",
+            Self::Screen => "cli:screen",
         }
     }
 }
@@ -149,6 +142,15 @@ impl Audit {
         })
     }
 
+    /// A trail that records nothing: local doors, where the operator runs their own data.
+    #[must_use]
+    pub fn off() -> Self {
+        Self {
+            enabled: false,
+            key: Arc::from(Vec::new()),
+        }
+    }
+
     /// An enabled trail with a random key (tests, and doors built without settings).
     #[must_use]
     pub fn ephemeral() -> Self {
@@ -185,18 +187,17 @@ impl Audit {
         caller: &Caller,
         request_id: &str,
         patient_id: Option<&str>,
-        assessment: &pb::Assessment,
+        assessment: &cramp_core::Assessment,
     ) {
         // Nothing to build when no subscriber takes audit events (batch throughput).
         if !self.enabled || !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             return;
         }
-        let urgency = pb::Urgency::try_from(assessment.urgency)
-            .map_or("URGENCY_UNSPECIFIED", |u| u.as_str_name());
+        let urgency = assessment.urgency.name();
         let flags = assessment
             .flags
             .iter()
-            .map(|f| pb::Flag::try_from(f.flag).map_or("FLAG_UNSPECIFIED", |f| f.as_str_name()))
+            .map(|f| f.flag.name())
             .collect::<Vec<_>>()
             .join(",");
         self.emit(
@@ -207,7 +208,7 @@ impl Audit {
             "0",
             urgency,
             &flags,
-            assessment.knowledge_base_version.as_str(),
+            assessment.knowledge_base_version,
         );
     }
 

@@ -28,7 +28,7 @@ use std::{
 use axum::http::{Extensions, HeaderMap};
 
 pub use jwks::JwksError;
-pub use layer::{AuthLayer, Authenticated, INSUFFICIENT_SCOPE_REASON, UNAUTHENTICATED_REASON};
+pub use layer::{AuthLayer, Authenticated};
 pub use settings::{
     ApiAuthSettings, AuthConfigError, AuthSettings, CdsHooksAuthSettings, IssuerSettings,
 };

@@ -16,8 +16,6 @@
 //! the transport asking for answers, the permits run out, the reader stops reading, and the
 //! client's sends block: back-pressure end to end, memory bounded by the window.
 
-pub mod status;
-
 use std::{
     num::{NonZeroU64, NonZeroUsize},
     sync::{
@@ -27,7 +25,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cramp_core::{FieldViolation, KnowledgeBase};
+use cramp_core::FieldViolation;
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch},
     task::JoinHandle,
@@ -37,12 +35,12 @@ use tonic::Status;
 use tracing::Instrument as _;
 
 use crate::{
-    assess::{self, AssessError},
-    audit::{Audit, Door},
+    assess::{AssessError, Assessed, Assessor, Call},
+    audit::Door,
     caller::Caller,
     config::BatchSettings,
-    convert,
     pb::{self, assess_batch_response::Result as BatchResult},
+    status,
 };
 
 /// The limits one `AssessBatch` stream runs under (see [`BatchSettings`]).
@@ -131,37 +129,37 @@ impl BatchGauge {
     }
 }
 
-/// Assesses one batch record through [`assess::assess`], the path every door shares.
+/// Answers one batch record through the one assessor.
 ///
 /// Never fails: an invalid record becomes an answer carrying its own `google.rpc.Status`
 /// (`INVALID_ARGUMENT` with a `BadRequest` naming each field from the record root), so the
 /// caller can always answer and move on.
 #[must_use]
 pub fn assess_record(
-    kb: &KnowledgeBase,
+    assessor: &Assessor,
+    call: &Call<'_>,
     record: pb::AssessBatchRequest,
 ) -> pb::AssessBatchResponse {
-    match assess_record_to_core(kb, record) {
+    match assess_record_to_core(assessor, call, record) {
         Ok(assessed) => pb::AssessBatchResponse {
-            result: Some(BatchResult::Assessment(convert::assessment_to_pb_view(
-                &assessed.assessment,
-                assessed.view,
-            ))),
-            record_id: assessed.request_id,
+            result: Some(BatchResult::Assessment(assessed.to_pb())),
+            record_id: assessed.request_id().to_owned(),
         },
         Err(answer) => *answer,
     }
 }
 
-/// [`assess_record`] stopping before the wire conversion (see [`assess::assess_to_core`]):
-/// the assessment with the record id as `request_id`, or the record's finished error answer.
+/// One record through the one assessor, stopping before the wire conversion: the assessment
+/// with the record id as `request_id`, or the record's finished error answer. In-process
+/// `screen` writes its JSON straight from the former.
 ///
 /// # Errors
 /// The answer to send for a record that cannot be assessed, its `google.rpc.Status` inside.
 pub fn assess_record_to_core(
-    kb: &KnowledgeBase,
+    assessor: &Assessor,
+    call: &Call<'_>,
     record: pb::AssessBatchRequest,
-) -> Result<assess::Assessed, Box<pb::AssessBatchResponse>> {
+) -> Result<Assessed, Box<pb::AssessBatchResponse>> {
     let pb::AssessBatchRequest {
         record_id,
         history,
@@ -171,12 +169,12 @@ pub fn assess_record_to_core(
         request_id: record_id.clone(),
         input: history.map(pb::assess_request::Input::History),
     };
-    assess::assess_to_core(kb, request, view).map_err(|err| {
+    assessor.assess(call, request, view).map_err(|err| {
         Box::new(pb::AssessBatchResponse {
             record_id,
-            result: Some(BatchResult::Error(status::invalid_record(&record_root(
-                &err,
-            )))),
+            result: Some(BatchResult::Error(status::to_message(
+                &status::invalid_argument(&record_root(&err)),
+            ))),
         })
     })
 }
@@ -204,7 +202,7 @@ fn record_root(err: &AssessError) -> Vec<FieldViolation> {
 /// fails (a transport status such as `OUT_OF_RANGE` for an oversized message). Must be called
 /// inside a Tokio runtime; dropping the returned stream stops the reader.
 pub fn assess_stream<S>(
-    kb: KnowledgeBase,
+    assessor: Assessor,
     limits: BatchLimits,
     gauge: BatchGauge,
     inbound: S,
@@ -212,7 +210,7 @@ pub fn assess_stream<S>(
 where
     S: Stream<Item = Result<pb::AssessBatchRequest, Status>> + Send + Unpin + 'static,
 {
-    assess_stream_with(kb, limits, gauge, inbound, StreamOptions::default())
+    assess_stream_with(assessor, limits, gauge, inbound, StreamOptions::default())
 }
 
 /// What ends a stream from outside, and who is audited for its records.
@@ -224,13 +222,13 @@ pub struct StreamOptions {
     /// The client's deadline (`grpc-timeout`): past it the stream ends with `DEADLINE_EXCEEDED`
     /// after answering every record already read.
     pub deadline: Option<tokio::time::Instant>,
-    /// The audit trail and the caller, for one audit event per record.
-    pub audit: Option<(Audit, Caller)>,
+    /// Who sent the stream, for the audit event of each record.
+    pub caller: Caller,
 }
 
 /// [`assess_stream`] with a shutdown signal, a deadline and auditing.
 pub fn assess_stream_with<S>(
-    kb: KnowledgeBase,
+    assessor: Assessor,
     limits: BatchLimits,
     gauge: BatchGauge,
     inbound: S,
@@ -244,13 +242,13 @@ where
     // Never full: a slot is sent only while its permit is held, and there are `window` permits.
     let (slots, answers) = mpsc::channel(limits.window.get());
     let reader = Reader {
-        kb,
+        assessor,
         limits,
         gauge,
         log: Arc::clone(&log),
         permits,
         slots,
-        audit: options.audit.map(Arc::new),
+        caller: Arc::new(options.caller),
     };
     let ends = stream_ends(options.shutdown, options.deadline);
     tokio::spawn(
@@ -293,7 +291,9 @@ impl Slot {
                     // one answer per record even if that ever changes.
                     Err(_) => pb::AssessBatchResponse {
                         record_id,
-                        result: Some(BatchResult::Error(status::internal_record())),
+                        result: Some(BatchResult::Error(status::to_message(
+                            &status::record_not_evaluated(),
+                        ))),
                     },
                 };
                 log.answered(matches!(response.result, Some(BatchResult::Error(_))));
@@ -333,13 +333,13 @@ impl Drop for InFlight {
 
 /// Reads records off the wire, one window permit each, and queues their evaluations in order.
 struct Reader {
-    kb: KnowledgeBase,
+    assessor: Assessor,
     limits: BatchLimits,
     gauge: BatchGauge,
     log: Arc<StreamLog>,
     permits: Arc<Semaphore>,
     slots: mpsc::Sender<Slot>,
-    audit: Option<Arc<(Audit, Caller)>>,
+    caller: Arc<Caller>,
 }
 
 /// Resolves with the status that ends the stream from outside: the server's shutdown deadline or
@@ -367,7 +367,7 @@ async fn stream_ends(
     };
     tokio::select! {
         () = shutdown => status::shutting_down(),
-        () = deadline => crate::limits::deadline_exceeded(),
+        () = deadline => status::deadline_exceeded(),
     }
 }
 
@@ -397,14 +397,16 @@ impl Reader {
                 status = &mut ends => break Ending::Status(status),
             };
             let record = match next {
-                Err(_elapsed) => break Ending::Status(status::idle_timeout(self.limits)),
+                Err(_elapsed) => {
+                    break Ending::Status(status::idle_timeout(self.limits.idle_timeout));
+                }
                 Ok(None) => break Ending::Finished,
                 Ok(Some(Err(status))) => break Ending::Status(status),
                 Ok(Some(Ok(record))) => record,
             };
             records += 1;
             if records > self.limits.max_records.get() {
-                break Ending::Status(status::record_limit(self.limits));
+                break Ending::Status(status::record_limit(self.limits.max_records.get()));
             }
             self.gauge.0.received.fetch_add(1, Ordering::Relaxed);
             self.log.received();
@@ -414,30 +416,15 @@ impl Reader {
                 self.limits.window.get() - self.permits.available_permits(),
             );
             let record_id = record.record_id.clone();
-            let kb = self.kb;
-            let audit = self.audit.clone();
+            let assessor = self.assessor.clone();
+            let caller = Arc::clone(&self.caller);
             let task = tokio::spawn(
                 async move {
-                    let answer = assess_record(&kb, record);
-                    if let Some(audit) = audit {
-                        let (trail, caller) = &*audit;
-                        match &answer.result {
-                            Some(BatchResult::Assessment(assessment)) => trail.assessed(
-                                Door::GrpcAssessBatch,
-                                caller,
-                                &answer.record_id,
-                                None,
-                                assessment,
-                            ),
-                            _ => trail.refused(
-                                Door::GrpcAssessBatch,
-                                caller,
-                                &answer.record_id,
-                                None,
-                            ),
-                        }
-                    }
-                    answer
+                    assess_record(
+                        &assessor,
+                        &Call::new(Door::GrpcAssessBatch, &caller),
+                        record,
+                    )
                 }
                 .instrument(tracing::Span::current()),
             );
@@ -561,6 +548,14 @@ mod tests {
     use tonic_types::RpcStatusExt as _;
 
     use super::*;
+
+    fn local() -> Assessor {
+        Assessor::local(cramp_core::KnowledgeBase::standard())
+    }
+
+    fn answer(record: pb::AssessBatchRequest) -> pb::AssessBatchResponse {
+        assess_record(&local(), &Call::local(Door::Screen), record)
+    }
     use crate::config::Settings;
 
     fn record(id: &str, age: Option<u32>) -> pb::AssessBatchRequest {
@@ -593,18 +588,17 @@ mod tests {
 
     #[test]
     fn an_invalid_record_is_answered_with_its_own_status_rooted_at_the_record() {
-        let kb = KnowledgeBase::standard();
         let mut bad = record("bad-1", None);
-        bad.record_id = "x".repeat(assess::MAX_REQUEST_ID_CHARS + 1);
+        bad.record_id = "x".repeat(crate::request_id::MAX_REQUEST_ID_CHARS + 1);
 
-        let answer = assess_record(&kb, bad.clone());
+        let answer = answer(bad.clone());
 
         assert_eq!(answer.record_id, bad.record_id, "echoed even when invalid");
         let Some(BatchResult::Error(error)) = answer.result else {
             panic!("an error answer");
         };
         assert_eq!(error.code, Code::InvalidArgument as i32);
-        let fields = crate::batch::status::bad_request_fields(&error);
+        let fields = crate::status::bad_request_fields(&error);
         assert_eq!(fields, ["record_id", "history.patient.age_years"]);
         assert_eq!(
             error.get_details_error_info().unwrap().reason,
@@ -614,18 +608,20 @@ mod tests {
 
     #[test]
     fn a_valid_record_gets_the_assessment_assess_gives() {
-        let kb = KnowledgeBase::standard();
-        let answer = assess_record(&kb, record("ok-1", Some(40)));
-        let direct = assess::assess(
-            &kb,
-            pb::AssessRequest {
-                request_id: "ok-1".into(),
-                input: record("", Some(40))
-                    .history
-                    .map(pb::assess_request::Input::History),
-            },
-        )
-        .unwrap();
+        let answer = answer(record("ok-1", Some(40)));
+        let direct = local()
+            .assess(
+                &Call::local(Door::Cli),
+                pb::AssessRequest {
+                    request_id: "ok-1".into(),
+                    input: record("", Some(40))
+                        .history
+                        .map(pb::assess_request::Input::History),
+                },
+                0,
+            )
+            .unwrap()
+            .into_response();
         assert_eq!(answer.record_id, "ok-1");
         assert_eq!(
             answer.result,
@@ -642,7 +638,7 @@ mod tests {
                 ..pb::Medication::default()
             });
         }
-        let answer = assess_record(&KnowledgeBase::standard(), request.clone());
+        let answer = answer(request.clone());
         let shown = format!("{request:?} {answer:?}");
         assert!(shown.contains("dbg-1"));
         assert!(!shown.contains("zzqx-med"));
@@ -655,7 +651,7 @@ mod tests {
     ) -> (Vec<Result<pb::AssessBatchResponse, Status>>, BatchGauge) {
         let gauge = BatchGauge::default();
         let inbound = tokio_stream::iter(records);
-        let answers = assess_stream(KnowledgeBase::standard(), limits, gauge.clone(), inbound)
+        let answers = assess_stream(local(), limits, gauge.clone(), inbound)
             .collect::<Vec<_>>()
             .await;
         (answers, gauge)
@@ -721,7 +717,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(4);
         tx.send(Ok(record("first", Some(40)))).await.unwrap();
         let answers = assess_stream(
-            KnowledgeBase::standard(),
+            local(),
             limits(4, 100, 200),
             BatchGauge::default(),
             ReceiverStream::new(rx),
@@ -741,7 +737,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(1);
         let gauge = BatchGauge::default();
         let answers = assess_stream(
-            KnowledgeBase::standard(),
+            local(),
             limits(5, 1_000_000, 60_000),
             gauge.clone(),
             ReceiverStream::new(rx),

@@ -24,7 +24,8 @@ use prost_types::{
 use serde_json::Value;
 
 use crate::{
-    assess::{self, AssessError},
+    assess::{AssessError, Assessor, Call},
+    audit::Door,
     pb,
 };
 
@@ -184,7 +185,13 @@ pub fn assess(
     // it is a field violation as on the gRPC door, where it arrives as a number.
     let unknown = unknown_enum_values(&mut value);
     let request: pb::AssessRequest = serde_json::from_value(value).map_err(parse_error)?;
-    let outcome = assess::assess(&KnowledgeBase::standard(), request);
+    let outcome = Assessor::local(KnowledgeBase::standard())
+        .assess(
+            &Call::local(Door::Cli),
+            request,
+            pb::AssessmentView::Unspecified.into(),
+        )
+        .map(crate::assess::Assessed::into_response);
     let response = match (outcome, unknown.is_empty()) {
         (Ok(response), true) => response,
         (outcome, _) => {
@@ -322,7 +329,7 @@ pub fn kb(args: &KbArgs, stdout: &mut impl Write) -> Result<(), CliError> {
     if args.medications {
         write_medication_lexicon(&kb, stdout)?;
     } else if args.json {
-        serde_json::to_writer_pretty(&mut *stdout, &assess::knowledge_base(&kb))
+        serde_json::to_writer_pretty(&mut *stdout, &crate::assess::knowledge_base(&kb))
             .map_err(io::Error::from)?;
         writeln!(stdout)?;
     } else {
@@ -638,6 +645,6 @@ mod tests {
         )
         .unwrap();
         let parsed: pb::GetKnowledgeBaseResponse = serde_json::from_slice(&json).unwrap();
-        assert_eq!(parsed, assess::knowledge_base(&standard));
+        assert_eq!(parsed, crate::assess::knowledge_base(&standard));
     }
 }

@@ -5,6 +5,8 @@
 //! address that does not parse stops the process with a message naming the key, instead of
 //! serving with a setting the operator did not mean.
 
+mod sections;
+
 use std::{
     collections::HashMap,
     net::SocketAddr,
@@ -14,6 +16,11 @@ use std::{
 
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
+
+pub use self::sections::{
+    ApiAuthSettings, AuditSettings, AuthSettings, CdsHooksAuthSettings, IssuerSettings,
+    LimitsSettings, TelemetrySettings, TlsSettings,
+};
 
 /// The embedded defaults; also the reference for every key the service reads.
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -34,15 +41,15 @@ pub struct Settings {
     /// Limits of `AssessBatch` streams.
     pub batch: BatchSettings,
     /// TLS and mutual TLS on both ports.
-    pub tls: crate::tls::TlsSettings,
+    pub tls: TlsSettings,
     /// Concurrency, deadlines, sizes and HTTP/2 connection limits.
-    pub limits: crate::limits::LimitsSettings,
+    pub limits: LimitsSettings,
     /// The audit trail.
-    pub audit: crate::audit::AuditSettings,
+    pub audit: AuditSettings,
     /// OpenTelemetry export and Prometheus metrics.
-    pub telemetry: crate::telemetry::TelemetrySettings,
+    pub telemetry: TelemetrySettings,
     /// Who may call the CDS Hooks routes and the API (off by default, for local use).
-    pub auth: crate::auth::AuthSettings,
+    pub auth: AuthSettings,
 }
 
 /// The HTTP door and browser access.

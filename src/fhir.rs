@@ -1,9 +1,8 @@
-//! The FHIR R4 door: the published intake Questionnaire, the `$cramp-assess` operation and the
-//! mapping of FHIR resources onto the intake.
-//!
-//! Adapters only: resources are read into a wire `CrampHistory` and assessed by
-//! [`crate::assess::assess`], exactly as a gRPC call would be; the assessment is then written
-//! back as FHIR. Nothing here decides anything clinical.
+//! FHIR R4 mapping: the published intake Questionnaire and the mapping of FHIR resources onto
+//! the intake, and of an assessment back into FHIR. No HTTP and no assessing here: the handlers
+//! (`crate::http::fhir`) read resources into a wire `CrampHistory` with [`intake`] and assess it
+//! through [`crate::assess::Assessor`], exactly as a gRPC call would be. Nothing here decides
+//! anything clinical.
 //!
 //! # Layout
 //! - [`model`]: hand-written serde types for the subset read and written.
@@ -12,16 +11,14 @@
 //! - [`questionnaire_response`]: QuestionnaireResponse → history.
 //! - [`chart`]: Patient, Condition, Observation and medication resources → history, by the
 //!   verified codes of clinical-reference.md (d), with unit checks.
-//! - [`intake`]: the two combined, assessed through the one assessment path.
+//! - [`intake`]: the two combined into a history the core accepts.
 //! - [`bundle`]: the assessment as a Bundle of RiskAssessment, ServiceRequests and DetectedIssues.
-//! - [`operation`]: the HTTP handlers (`$cramp-assess`, `metadata`, the Questionnaire).
 
 pub mod bundle;
 pub mod chart;
 pub mod intake;
 pub mod link_ids;
 pub mod model;
-pub mod operation;
 pub mod questionnaire;
 pub mod questionnaire_response;
 
@@ -33,6 +30,8 @@ pub const CODE_SYSTEM_PATH: &str = "/CodeSystem/cramp-intake";
 pub const QUESTIONNAIRE_VERSION: &str = "1.1.0";
 /// The FHIR version spoken.
 pub const FHIR_VERSION: &str = "4.0.1";
+/// `Content-Type` of FHIR JSON bodies.
+pub const FHIR_JSON: &str = "application/fhir+json";
 
 /// Whether `url` is an absolute http(s) URL of one of our artifacts at `path` (under any base
 /// URL, since the base is deployment configuration).

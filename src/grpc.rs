@@ -1,10 +1,9 @@
 //! The `cramp.v1.CrampAssessmentService` gRPC door.
 //!
-//! Transport only: read the message, call [`crate::assess`], map the outcome with [`status`].
+//! Transport only: read the message, call the one [`Assessor`], map a refusal with
+//! [`crate::status`].
 //! There is no clinical logic here, so gRPC answers exactly what every other door answers.
 //! `AssessBatch` hands its stream to [`crate::batch`], which calls the same `assess` per record.
-
-pub mod status;
 
 use std::pin::Pin;
 
@@ -14,6 +13,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
+    assess::{Assessor, Call},
     audit::{Audit, Door},
     batch::{self, BatchGauge, BatchLimits},
     caller::{Caller, ClientCertificate},
@@ -21,6 +21,7 @@ use crate::{
         self,
         cramp_assessment_service_server::{CrampAssessmentService, CrampAssessmentServiceServer},
     },
+    status,
 };
 
 /// Result of one RPC handler.
@@ -33,14 +34,12 @@ type BatchAnswers = Pin<Box<dyn Stream<Item = Result<pb::AssessBatchResponse, St
 /// gauge only counts).
 #[derive(Debug, Clone)]
 pub struct AssessmentService {
-    /// The rule set every call is assessed against; `Copy` and `'static`, so sharing is free.
-    kb: KnowledgeBase,
+    /// The one assessor: the rule set and the audit trail every assessment is recorded in.
+    assessor: Assessor,
     /// Window, record cap and idle timeout of every `AssessBatch` stream.
     batch_limits: BatchLimits,
     /// Live batch counts, shared with whoever built the service (tests, operators).
     batch_gauge: BatchGauge,
-    /// The audit trail every assessment is recorded in.
-    audit: Audit,
     /// Turns true at the shutdown deadline; open batch streams then end with `UNAVAILABLE`.
     shutdown: Option<watch::Receiver<bool>>,
 }
@@ -58,10 +57,9 @@ impl AssessmentService {
     #[must_use]
     pub fn new(kb: KnowledgeBase) -> Self {
         Self {
-            kb,
+            assessor: Assessor::new(kb, Audit::ephemeral()),
             batch_limits: BatchLimits::default(),
             batch_gauge: BatchGauge::default(),
-            audit: Audit::ephemeral(),
             shutdown: None,
         }
     }
@@ -69,7 +67,7 @@ impl AssessmentService {
     /// The same service recording into `audit`.
     #[must_use]
     pub fn with_audit(mut self, audit: Audit) -> Self {
-        self.audit = audit;
+        self.assessor = Assessor::new(*self.assessor.kb(), audit);
         self
     }
 
@@ -99,29 +97,23 @@ impl AssessmentService {
 impl CrampAssessmentService for AssessmentService {
     async fn assess(&self, request: Request<pb::AssessRequest>) -> RpcResult<pb::AssessResponse> {
         let caller = caller_of(&request);
-        let request = request.into_inner();
-        let request_id = request.request_id.clone();
-        match crate::assess::assess(&self.kb, request) {
-            Ok(response) => {
-                if let Some(assessment) = &response.assessment {
-                    self.audit
-                        .assessed(Door::GrpcAssess, &caller, &request_id, None, assessment);
-                }
-                Ok(Response::new(response))
-            }
-            Err(err) => {
-                self.audit
-                    .refused(Door::GrpcAssess, &caller, &request_id, None);
-                Err(status::from_assess_error(err))
-            }
-        }
+        self.assessor
+            .assess(
+                &Call::new(Door::GrpcAssess, &caller),
+                request.into_inner(),
+                pb::AssessmentView::Unspecified.into(),
+            )
+            .map(|assessed| Response::new(assessed.into_response()))
+            .map_err(|err| status::invalid_argument(err.violations()))
     }
 
     async fn get_knowledge_base(
         &self,
         _request: Request<pb::GetKnowledgeBaseRequest>,
     ) -> RpcResult<pb::GetKnowledgeBaseResponse> {
-        Ok(Response::new(crate::assess::knowledge_base(&self.kb)))
+        Ok(Response::new(crate::assess::knowledge_base(
+            self.assessor.kb(),
+        )))
     }
 
     type AssessBatchStream = BatchAnswers;
@@ -141,10 +133,10 @@ impl CrampAssessmentService for AssessmentService {
         let options = batch::StreamOptions {
             shutdown: self.shutdown.clone(),
             deadline,
-            audit: Some((self.audit.clone(), caller_of(&request))),
+            caller: caller_of(&request),
         };
         let answers = batch::assess_stream_with(
-            self.kb,
+            self.assessor.clone(),
             self.batch_limits,
             self.batch_gauge.clone(),
             request.into_inner(),

@@ -1,12 +1,14 @@
 //! The HTTP door: CDS Hooks, the FHIR operation, the Questionnaire and `/about`, on one axum
 //! router beside the gRPC listener.
 //!
-//! Adapters only: every assessment goes through [`crate::assess::assess`]. This module wires the
+//! Adapters only: every assessment goes through [`crate::assess::Assessor`]. This module wires the
 //! routes, CORS (an allow-list that echoes origins, never `*`), a log span per request that names
 //! the route and never the body, and the clock: the request time is the one date any door reads
 //! (for ages from birth dates), injected here so tests can fix it.
 
-pub mod error;
+pub mod about;
+pub mod cds_hooks;
+pub mod fhir;
 
 use std::{sync::Arc, time::Instant};
 
@@ -18,17 +20,13 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use cramp_core::KnowledgeBase;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument as _;
 
-use crate::{about, cds_hooks, config::HttpSettings, fhir};
-pub use error::HttpError;
+use crate::{config::HttpSettings, status::HttpError};
 
-/// `Content-Type` of FHIR JSON bodies.
-pub const FHIR_JSON: &str = "application/fhir+json";
 /// `Content-Type` of CDS Hooks (plain JSON) bodies.
 pub const JSON: &str = "application/json";
 
@@ -66,14 +64,12 @@ impl std::fmt::Debug for Clock {
 /// What every HTTP handler shares; immutable.
 #[derive(Debug)]
 pub struct HttpState {
-    /// The rule set.
-    pub kb: KnowledgeBase,
+    /// The one assessor: the rule set and the audit trail every assessment is recorded in.
+    pub assessor: crate::assess::Assessor,
     /// Base URL, origins, production mode.
     pub settings: HttpSettings,
     /// The request clock.
     pub clock: Clock,
-    /// The audit trail every assessment is recorded in.
-    pub audit: crate::audit::Audit,
     /// The global call limit (shared with gRPC), body size and deadline.
     pub limiter: crate::limits::Limiter,
     /// Guards the CDS Hooks routes and `$cramp-assess` (a no-op when authentication is off).
@@ -116,13 +112,10 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route(
             "/fhir/$cramp-assess",
-            post(fhir::operation::cramp_assess).route_layer(api_auth),
+            post(fhir::cramp_assess).route_layer(api_auth),
         )
-        .route("/fhir/metadata", get(fhir::operation::metadata))
-        .route(
-            "/fhir/Questionnaire/cramp-intake",
-            get(fhir::operation::questionnaire),
-        )
+        .route("/fhir/metadata", get(fhir::metadata))
+        .route("/fhir/Questionnaire/cramp-intake", get(fhir::questionnaire))
         .route("/about", get(about::about))
         .route("/metrics", get(crate::telemetry::metrics::scrape))
         .fallback(|| async { HttpError::NotFound })

@@ -1,32 +1,34 @@
-//! `cramp-cds`: the service around the `cramp-core` clinical engine.
+//! `cramp-cds`: the service around the `cramp-core` clinical engine and the `cramp-wire`
+//! contract.
 //!
-//! The core decides; this crate carries requests to it and answers back. Every door (gRPC, the
-//! `assess` command) goes through [`assess::assess`], so they all validate, assess and log alike.
+//! The core decides; this crate carries requests to it and answers back. Every door (gRPC and
+//! gRPC-Web, the batch stream, `screen`, the `assess` command, CDS Hooks, `$cramp-assess`) goes
+//! through [`assess::Assessor`], so they all validate, assess, log, count and audit alike.
 //!
-//! # Layout
-//! - [`pb`]: the generated `cramp.v1` API (the only module naming generated code).
-//! - [`convert`]: wire types ⇄ core types, total, enums by value name.
-//! - [`assess`]: request in, response or every bad field out; the one path behind every door.
-//! - [`batch`]: the `AssessBatch` pipeline: ordered answers, per-record errors, back-pressure.
+//! # Layout (lower layers first; `tests/layers.rs` keeps imports pointing down)
+//! - [`pb`], [`convert`]: re-exported from `cramp-wire`: the generated `cramp.v1` API, and wire
+//!   types ⇄ core types, total, enums by value name.
 //! - [`caller`]: the authenticated identity both doors hand to handlers and the audit trail.
-//! - [`auth`]: authentication: CDS Hooks JWTs, API access tokens or client certificates, JWKS.
-//! - [`screen`]: the `screen` command: NDJSON/CSV files through `assess`, here or on a server.
-//! - [`grpc`]: the tonic service, and [`grpc::status`] mapping errors to rich gRPC statuses.
-//! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
-//! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment).
+//! - [`request_id`]: the request id bound and its loggable form.
+//! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment), every section.
+//! - [`fhir`]: the intake Questionnaire, QuestionnaireResponse and chart mapping, the Bundle.
+//! - [`cds_hooks`]: CDS Hooks 2.0.1 services, model and cards (one per flag group).
+//! - [`status`]: the one table of gRPC statuses and their reasons, and [`status::HttpError`].
+//! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
 //! - [`telemetry`]: structured logs, OpenTelemetry traces and metrics (OTLP, Prometheus `/metrics`);
 //!   none of them carries patient data.
-//! - [`cli`]: the `serve`, `assess` and `kb` commands.
-//! - [`http`]: the HTTP door (axum) with CORS and the request clock; [`http::error`] maps its
-//!   failures to `OperationOutcome`s.
-//! - [`cds_hooks`]: CDS Hooks 2.0.1 discovery, services and feedback; cards per flag group.
-//! - [`fhir`]: the intake Questionnaire, QuestionnaireResponse and chart mapping, `$cramp-assess`.
-//! - [`about`]: `/about`, the rules, sources and limits for clinicians and integrators.
 //! - [`tls`]: TLS and mutual TLS on both ports; client certificate identities.
+//! - [`auth`]: authentication: CDS Hooks JWTs, API access tokens or client certificates, JWKS.
 //! - [`limits`]: global concurrency limit with load shedding, deadlines, body sizes, HTTP/2 knobs.
-//! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
+//! - [`assess`]: the one assessor: request in, [`assess::Assessed`] or every bad field out.
+//! - [`batch`]: the `AssessBatch` pipeline: ordered answers, per-record errors, back-pressure.
+//! - [`grpc`]: the tonic service.
+//! - [`http`]: the HTTP door (axum): CORS, the request clock, and the CDS Hooks, FHIR and `/about`
+//!   handlers.
+//! - [`screen`]: the `screen` command: NDJSON/CSV files through the assessor, here or on a server.
+//! - [`cli`]: the `serve`, `assess` and `kb` commands.
+//! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
 
-pub mod about;
 pub mod assess;
 pub mod audit;
 pub mod auth;
@@ -35,13 +37,15 @@ pub mod caller;
 pub mod cds_hooks;
 pub mod cli;
 pub mod config;
-pub mod convert;
 pub mod fhir;
 pub mod grpc;
 pub mod http;
 pub mod limits;
-pub mod pb;
+pub mod request_id;
 pub mod screen;
 pub mod server;
+pub mod status;
+
+pub use cramp_wire::{convert, pb};
 pub mod telemetry;
 pub mod tls;

@@ -15,9 +15,7 @@
 //! [`crate::batch`]).
 
 use std::{
-    collections::HashMap,
     future::Future,
-    num::NonZeroUsize,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -30,49 +28,11 @@ use axum::{
     middleware::Next,
     response::{IntoResponse as _, Response},
 };
-use serde::Deserialize;
 use tokio::sync::Semaphore;
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt as _};
+use tonic::Status;
 
-use crate::{grpc::status::ERROR_DOMAIN, http::HttpError};
-
-/// The `[limits]` section.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsSettings {
-    /// Calls in progress at once across both ports (gRPC unary calls, stream openings, HTTP
-    /// requests); the next one is shed.
-    pub max_concurrent_calls: NonZeroUsize,
-    /// What a shed caller is told to wait before retrying (`Retry-After`, `RetryInfo`).
-    pub retry_after_seconds: u64,
-    /// Longest a call may take; the client's `grpc-timeout` wins when shorter.
-    pub call_timeout_seconds: u64,
-    /// Largest HTTP request body; bigger ones get 413.
-    pub max_http_body_bytes: NonZeroUsize,
-    /// HTTP/2 PING interval on idle gRPC connections (0 = off): finds dead peers behind NATs.
-    pub http2_keepalive_interval_seconds: u64,
-    /// How long a PING may go unanswered before the connection is closed.
-    pub http2_keepalive_timeout_seconds: u64,
-    /// TCP keepalive on accepted gRPC connections (0 = off).
-    pub tcp_keepalive_seconds: u64,
-    /// Concurrent HTTP/2 streams one gRPC connection may open.
-    pub max_concurrent_streams: u32,
-    /// HTTP/2 flow-control windows sized from the measured bandwidth-delay product (BDP pings)
-    /// instead of the fixed 64 KiB: a long `AssessBatch` stream otherwise waits on window
-    /// updates. Memory per stream stays bounded by `batch.window`.
-    pub http2_adaptive_window: bool,
-    /// HTTP/2 rapid-reset (CVE-2023-44487) guard: streams reset by the client before the server
-    /// accepted them that may pile up before the connection is closed with a GOAWAY.
-    pub http2_max_pending_accept_reset_streams: usize,
-    /// Streams the server may reset for protocol errors on one connection before closing it.
-    pub http2_max_local_error_reset_streams: usize,
-    /// A gRPC connection older than this is sent a GOAWAY (0 = never), so long-lived HTTP/2
-    /// clients reconnect and spread over new replicas instead of pinning the old ones.
-    pub max_connection_age_seconds: u64,
-    /// Time calls on an aged connection get to finish after the GOAWAY.
-    pub max_connection_age_grace_seconds: u64,
-}
+pub use crate::config::LimitsSettings;
+use crate::status::{self, HttpError};
 
 /// Seconds to an optional duration, 0 meaning "off".
 #[must_use]
@@ -84,10 +44,6 @@ pub const fn seconds_or_off(seconds: u64) -> Option<Duration> {
     }
 }
 
-/// `ErrorInfo.reason` of a shed call.
-pub const OVERLOADED_REASON: &str = "SERVER_OVERLOADED";
-/// `ErrorInfo.reason` of a call past its deadline.
-pub const DEADLINE_REASON: &str = "CALL_DEADLINE_EXCEEDED";
 /// How much earlier than the client's own deadline the server answers, so that the caller
 /// receives the server's `DEADLINE_EXCEEDED` (with its `ErrorInfo`) before its own timer fires
 /// (tonic clients report their own timer as `CANCELLED`, and tonic's server-side timer also
@@ -146,13 +102,7 @@ impl Limiter {
     }
 
     fn overloaded(&self) -> Status {
-        let mut details = ErrorDetails::with_retry_info(Some(self.retry_after));
-        details.set_error_info(OVERLOADED_REASON, ERROR_DOMAIN, HashMap::new());
-        Status::with_error_details(
-            Code::ResourceExhausted,
-            "the server is at its concurrent-call limit; retry after the delay in RetryInfo",
-            details,
-        )
+        status::overloaded(self.retry_after)
     }
 }
 
@@ -271,24 +221,11 @@ where
                         deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
                         "call deadline exceeded"
                     );
-                    Ok(deadline_exceeded().into_http())
+                    Ok(status::deadline_exceeded().into_http())
                 }
             }
         })
     }
-}
-
-/// `DEADLINE_EXCEEDED` with its `ErrorInfo`.
-#[must_use]
-pub fn deadline_exceeded() -> Status {
-    let mut details = ErrorDetails::new();
-    details.set_error_info(DEADLINE_REASON, ERROR_DOMAIN, HashMap::new());
-    Status::with_error_details(
-        Code::DeadlineExceeded,
-        "the call did not finish before its deadline (the client's grpc-timeout or \
-         limits.call_timeout_seconds)",
-        details,
-    )
 }
 
 /// HTTP door middleware: the same global limit (503 + `Retry-After`), the body size (413) and the

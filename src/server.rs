@@ -358,10 +358,9 @@ impl Application {
             .with_keepalive(seconds_or_off(limits.tcp_keepalive_seconds));
         let serve = router.serve_with_incoming_shutdown(incoming, signal);
         let http_router = crate::http::router(Arc::new(HttpState {
-            kb,
+            assessor: crate::assess::Assessor::new(kb, audit),
             settings: http,
             clock,
-            audit,
             limiter,
             auth,
         }));

@@ -22,7 +22,6 @@ use std::{
     time::Duration,
 };
 
-use serde::Deserialize;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
@@ -38,29 +37,7 @@ use tokio_rustls::{
 };
 
 use crate::caller::ClientCertificate;
-
-/// The `[tls]` section: one server identity for both ports, and optionally a client CA.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSettings {
-    /// Serve both ports over TLS. Off by default for local use; on in production.
-    pub enabled: bool,
-    /// PEM certificate chain (leaf first) presented by both ports.
-    #[serde(default)]
-    pub cert_path: Option<PathBuf>,
-    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of that certificate.
-    #[serde(default)]
-    pub key_path: Option<PathBuf>,
-    /// PEM bundle of CAs that client certificates must chain to; none means no client
-    /// certificates are asked for.
-    #[serde(default)]
-    pub client_ca_path: Option<PathBuf>,
-    /// With a client CA: refuse clients that present no certificate (mutual TLS). Off, a
-    /// certificate is verified when offered and the call may authenticate with a token instead.
-    pub require_client_certificate: bool,
-    /// Longest a TLS handshake may take before the connection is dropped.
-    pub handshake_timeout_seconds: u64,
-}
+pub use crate::config::TlsSettings;
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]

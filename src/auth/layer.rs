@@ -4,15 +4,13 @@
 //! It is async (a key lookup may fetch a JWKS), which `tonic::service::Interceptor` cannot be.
 
 use std::{
-    collections::HashMap,
     future::Future,
     pin::Pin,
     task::{Context, Poll},
 };
 
 use axum::http::{HeaderValue, Request, Response, StatusCode, header::WWW_AUTHENTICATE};
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt as _};
+use tonic::Status;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -20,12 +18,7 @@ use super::{
     Authenticator,
     verify::{Denial, Door},
 };
-use crate::grpc::status::ERROR_DOMAIN;
-
-/// `ErrorInfo.reason` of a gRPC call refused for missing or invalid credentials.
-pub const UNAUTHENTICATED_REASON: &str = "UNAUTHENTICATED";
-/// `ErrorInfo.reason` of a gRPC call whose token lacks the required scope.
-pub const INSUFFICIENT_SCOPE_REASON: &str = "INSUFFICIENT_SCOPE";
+use crate::status;
 
 /// Guards the routes it is applied to (see [`Authenticator::cds_hooks_layer`] and
 /// [`Authenticator::api_layer`]).
@@ -134,28 +127,9 @@ fn refusal<R: Default>(door: Door, denial: &Denial) -> Response<R> {
 
 /// The gRPC status of a refusal, with an `ErrorInfo` (AIP-193) a client can switch on.
 fn grpc_status(denial: &Denial) -> Status {
-    let mut details = ErrorDetails::new();
     match denial {
-        Denial::Unauthenticated => {
-            details.set_error_info(UNAUTHENTICATED_REASON, ERROR_DOMAIN, HashMap::new());
-            Status::with_error_details(
-                Code::Unauthenticated,
-                "a valid bearer token is required",
-                details,
-            )
-        }
-        Denial::Forbidden { scope } => {
-            details.set_error_info(
-                INSUFFICIENT_SCOPE_REASON,
-                ERROR_DOMAIN,
-                HashMap::from([("required_scope".to_owned(), scope.clone())]),
-            );
-            Status::with_error_details(
-                Code::PermissionDenied,
-                format!("the token does not grant the scope `{scope}`"),
-                details,
-            )
-        }
+        Denial::Unauthenticated => status::unauthenticated(),
+        Denial::Forbidden { scope } => status::insufficient_scope(scope),
     }
 }
 
@@ -306,7 +280,7 @@ mod tests {
             "gRPC errors travel as grpc-status"
         );
         let status = Status::from_header_map(answer.headers()).unwrap();
-        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
         assert_eq!(
             <Authenticated<
                 crate::pb::cramp_assessment_service_server::CrampAssessmentServiceServer<

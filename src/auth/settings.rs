@@ -5,97 +5,11 @@
 //! file, a plain-http key URL in production) stops the server with a message naming the key,
 //! instead of serving with authentication that silently rejects, or accepts, everything.
 
-use std::{
-    collections::HashSet,
-    num::{NonZeroU64, NonZeroUsize},
-    path::PathBuf,
-};
-
-use serde::Deserialize;
+use std::{collections::HashSet, path::PathBuf};
 
 use super::jwks::JwksError;
 use crate::config::HttpSettings;
-
-/// Authentication of the CDS Hooks routes (EHR-signed JWTs) and of the API (gRPC
-/// `CrampAssessmentService` and FHIR `$cramp-assess`: access tokens or client certificates).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    /// Off (the default) serves every route without credentials, for local use; production turns
-    /// it on.
-    pub enabled: bool,
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
-    pub leeway_seconds: u64,
-    /// How long a CDS Hooks `jti` is remembered. A token may not live longer than this (from now
-    /// to `exp`), so a remembered `jti` outlives the token it names and a replay is always caught.
-    pub replay_window_seconds: NonZeroU64,
-    /// Most `jti`s remembered at once. When it is full of unexpired entries new tokens are
-    /// refused (fail closed) rather than forgetting one that could then be replayed.
-    pub replay_cache_capacity: NonZeroUsize,
-    /// How long fetched keys are trusted before they are fetched again, so a key the EHR removed
-    /// (revoked) stops working without a restart.
-    pub jwks_cache_seconds: NonZeroU64,
-    /// Least time between two fetches of one JWKS (after the first load), so tokens with random
-    /// `kid`s cannot make the service hammer the EHR's key endpoint.
-    pub jwks_refresh_min_interval_seconds: u64,
-    /// Time limit of one JWKS fetch, connection included.
-    pub jwks_fetch_timeout_seconds: NonZeroU64,
-    /// The CDS Hooks door.
-    pub cds_hooks: CdsHooksAuthSettings,
-    /// The API door.
-    pub api: ApiAuthSettings,
-}
-
-/// Which EHRs may call the CDS Hooks routes.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CdsHooksAuthSettings {
-    /// The allow-list of token issuers, each with where its keys come from.
-    pub issuers: Vec<IssuerSettings>,
-}
-
-/// One allowed CDS Hooks client (an EHR), named by its `iss`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssuerSettings {
-    /// The exact `iss` claim the EHR puts in its tokens.
-    pub iss: String,
-    /// A JWKS file shared out of band (read at start; read again, rate-limited, on an unknown
-    /// `kid`).
-    #[serde(default)]
-    pub jwks_file: Option<PathBuf>,
-    /// A JWKS URL configured here (used when a token carries no `jku`).
-    #[serde(default)]
-    pub jwks_url: Option<String>,
-    /// `jku` header values this issuer may use; a token naming any other `jku` is refused.
-    #[serde(default)]
-    pub allowed_jku: Vec<String>,
-    /// When not empty, the `tenant` claim must be present and one of these.
-    #[serde(default)]
-    pub tenants: Vec<String>,
-}
-
-/// Who may call the API (gRPC `CrampAssessmentService`, FHIR `$cramp-assess`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiAuthSettings {
-    /// The authorization server whose access tokens are accepted (`iss`).
-    #[serde(default)]
-    pub issuer: Option<String>,
-    /// The `aud` those tokens must carry for this service.
-    #[serde(default)]
-    pub audience: Option<String>,
-    /// The issuer's JWKS as a file.
-    #[serde(default)]
-    pub jwks_file: Option<PathBuf>,
-    /// The issuer's JWKS URL.
-    #[serde(default)]
-    pub jwks_url: Option<String>,
-    /// The scope a token must grant (in `scope`, space-separated, or the `scp` array).
-    pub required_scope: String,
-    /// Accept a TLS client certificate verified by the TLS layer in place of a token.
-    pub accept_client_certificates: bool,
-}
+pub use crate::config::{ApiAuthSettings, AuthSettings, CdsHooksAuthSettings, IssuerSettings};
 
 /// Why the `[auth]` settings cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -474,6 +474,7 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
 pub(crate) mod tests {
     use super::*;
     use crate::fhir::chart::Provenance;
+    use crate::fhir::intake::Intake;
 
     /// An assessment with one established flag, one red flag that cannot be excluded and one
     /// unread answer, built by hand so the writers can be tested whatever the rules fire.
@@ -559,13 +560,14 @@ pub(crate) mod tests {
                 format!("QuestionnaireResponse/qr-1#linkId={field}"),
             );
         }
-        Assessed {
-            assessment,
+        Intake {
             history: pb::CrampHistory::default(),
             status: ResponseStatus::Final,
             provenance,
             subject: Some(Reference::to("Patient/p-1")),
+            unread: Vec::new(),
         }
+        .assessed(assessment)
     }
 
     fn context_bundle(assessed: &Assessed) -> serde_json::Value {

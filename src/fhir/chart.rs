@@ -18,16 +18,11 @@ use super::model::{
 };
 use crate::pb;
 
-/// ICD-10-CM.
-pub const ICD10CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
-/// SNOMED CT.
-pub const SNOMED: &str = "http://snomed.info/sct";
-/// LOINC.
-pub const LOINC: &str = "http://loinc.org";
-/// RxNorm.
+/// The code systems the knowledge base codes in are the core's (`kb::codes`), so a chart code is
+/// compared with exactly the URI a rule was written against.
+pub use cramp_core::kb::codes::{ATC, ICD10CM, LOINC, SNOMED};
+/// RxNorm (the core keeps its own copy private to medication recognition).
 pub const RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
-/// WHO ATC.
-pub const ATC: &str = "http://www.whocc.no/atc";
 /// UCUM.
 pub const UCUM: &str = "http://unitsofmeasure.org";
 

@@ -1,13 +1,15 @@
-//! A QuestionnaireResponse plus chart resources → one assessment, through the one assessment
-//! path ([`crate::assess::assess`]).
+//! A QuestionnaireResponse plus chart resources → one history the core accepts, ready for the
+//! one assessment path.
 //!
 //! Both EHR doors (CDS Hooks and `$cramp-assess`) come here, so they read answers, codes and
 //! units identically. The core validates the combined history; a value the chart supplied that
 //! the core rejects (an implausible lab, an impossible age) is dropped and reported as not used,
 //! an answer that cannot be read is left unknown, and both are named in the assessment's
-//! `unread_inputs`; an answer the core rejects is the caller's error, named by its linkId.
+//! `unread_inputs`; an answer the core rejects is the caller's error, named by its linkId. Only
+//! validation runs here (it is pure): the door assesses the result once, on the path that also
+//! writes the audit event and the metrics.
 
-use cramp_core::{FieldViolation, KnowledgeBase, UnreadInput};
+use cramp_core::{FieldViolation, UnreadInput};
 use time::Date;
 
 use super::{
@@ -15,21 +17,24 @@ use super::{
     model::{QuestionnaireResponse, Reference},
     questionnaire_response::{self, ResponseStatus},
 };
-use crate::{assess::AssessError, pb};
+use crate::{convert, pb};
 
-/// An assessment with everything the FHIR and CDS Hooks writers need to explain it.
+/// An assessment with everything the FHIR and CDS Hooks writers need to explain it: the intake
+/// it was made from (reached through `Deref`, so `assessed.history` reads the intake's history).
 #[derive(Clone)]
 pub struct Assessed {
     /// The assessment, as every door returns it.
     pub assessment: pb::Assessment,
-    /// The history that was assessed (questionnaire plus chart).
-    pub history: pb::CrampHistory,
-    /// Final or preliminary (an unfinished questionnaire).
-    pub status: ResponseStatus,
-    /// Where each field came from, the resources used and the chart data not used.
-    pub provenance: Provenance,
-    /// The patient, as the questionnaire's subject names it.
-    pub subject: Option<Reference>,
+    /// What was assessed and where each part came from.
+    pub intake: Intake,
+}
+
+impl std::ops::Deref for Assessed {
+    type Target = Intake;
+
+    fn deref(&self) -> &Intake {
+        &self.intake
+    }
 }
 
 impl std::fmt::Debug for Assessed {
@@ -41,7 +46,73 @@ impl std::fmt::Debug for Assessed {
     }
 }
 
-impl Assessed {
+/// `a[1].b` → `a.b`.
+fn without_indexes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0_u32;
+    for c in path.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Where a questionnaire answer lives, as an evidence pointer.
+fn answer_pointer(response: &QuestionnaireResponse, link_id: &str) -> String {
+    match response.id.as_deref() {
+        Some(id) if !id.is_empty() => format!("QuestionnaireResponse/{id}#linkId={link_id}"),
+        _ => format!("QuestionnaireResponse#linkId={link_id}"),
+    }
+}
+
+/// A history read from the intake and the chart, which the core accepts, with where each field
+/// came from: what [`Intake::assessed`] explains an assessment with.
+#[derive(Clone)]
+pub struct Intake {
+    /// The history to assess (questionnaire plus chart).
+    pub history: pb::CrampHistory,
+    /// Final or preliminary (an unfinished questionnaire).
+    pub status: ResponseStatus,
+    /// Where each field came from, the resources used and the chart data not used.
+    pub provenance: Provenance,
+    /// The patient, as the questionnaire's subject names it.
+    pub subject: Option<Reference>,
+    /// Answers and chart entries not read (unknown to the rules), added to the assessment.
+    pub unread: Vec<pb::UnreadInput>,
+}
+
+impl std::fmt::Debug for Intake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Intake {
+    /// The wire request that assesses [`Intake::history`].
+    #[must_use]
+    pub fn request(&self) -> pb::AssessRequest {
+        pb::AssessRequest {
+            request_id: String::new(),
+            input: Some(pb::assess_request::Input::History(self.history.clone())),
+        }
+    }
+
+    /// The assessment of [`Intake::history`], with its explanation.
+    #[must_use]
+    pub fn assessed(self, mut assessment: pb::Assessment) -> Assessed {
+        assessment.unread_inputs.extend(self.unread.iter().cloned());
+        Assessed {
+            assessment,
+            intake: self,
+        }
+    }
+
     /// The evidence pointer for a history field path (`cramps.contexts`, `medications[0].name`).
     #[must_use]
     pub fn pointer(&self, field: &str) -> Option<&str> {
@@ -72,29 +143,6 @@ impl Assessed {
     }
 }
 
-/// `a[1].b` → `a.b`.
-fn without_indexes(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut depth = 0_u32;
-    for c in path.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Where a questionnaire answer lives, as an evidence pointer.
-fn answer_pointer(response: &QuestionnaireResponse, link_id: &str) -> String {
-    match response.id.as_deref() {
-        Some(id) if !id.is_empty() => format!("QuestionnaireResponse/{id}#linkId={link_id}"),
-        _ => format!("QuestionnaireResponse#linkId={link_id}"),
-    }
-}
-
 /// What the doors could not read, as the assessment names it: unreadable answers by their
 /// pointer (`QuestionnaireResponse/qr-1#linkId=symptoms.fever`),
 /// then the chart entries not used (a unit or status the mapper does not take, a value the core
@@ -117,20 +165,18 @@ fn unread_inputs<'a>(
         }))
 }
 
-/// Assesses `response` with `chart` as of `today` (the request date: the one date any door
-/// reads, used for age and medication recency).
+/// Reads `response` with `chart` as of `today` (the request date: the one date any door reads,
+/// used for age and medication recency) into a history the core accepts.
 ///
 /// # Errors
 /// Violations named by linkId (or by the response element at fault) when the questionnaire
 /// cannot be read or its answers are invalid.
-pub fn assess(
-    kb: &KnowledgeBase,
-    request_id: &str,
+pub fn read(
     response: &QuestionnaireResponse,
     chart: &Chart,
     extra_medications: &[(pb::Medication, String)],
     today: Date,
-) -> Result<Assessed, Vec<FieldViolation>> {
+) -> Result<Intake, Vec<FieldViolation>> {
     let mapped = questionnaire_response::map(response)?;
     let mut history = mapped.history;
     let mut provenance = Provenance::default();
@@ -156,27 +202,20 @@ pub fn assess(
 
     // At most one retry per chart-filled field the core can reject (age and eleven labs).
     for _ in 0..=chart::LABS.len() + 1 {
-        let request = pb::AssessRequest {
-            request_id: request_id.to_owned(),
-            input: Some(pb::assess_request::Input::History(history.clone())),
-        };
-        let violations = match crate::assess::assess(kb, request) {
-            Ok(answer) => {
-                let mut assessment = answer.assessment.unwrap_or_default();
-                assessment.unread_inputs.extend(unread_inputs(
-                    response,
-                    &mapped.unread,
-                    &provenance.not_used,
-                ));
-                return Ok(Assessed {
-                    assessment,
+        let (core, unknown_enums) = convert::history_from_pb(history.clone());
+        let violations = match cramp_core::validate(core, unknown_enums) {
+            Ok(_) => {
+                let unread =
+                    unread_inputs(response, &mapped.unread, &provenance.not_used).collect();
+                return Ok(Intake {
+                    unread,
                     history,
                     status: mapped.status,
                     provenance,
                     subject: response.subject.clone(),
                 });
             }
-            Err(AssessError::InvalidRequest(violations)) => violations,
+            Err(err) => err.violations().to_vec(),
         };
         let mut from_answers = Vec::new();
         let mut dropped = false;

@@ -17,13 +17,9 @@ use serde_json::{Map, Value};
 
 use super::schema::{self, IntakeSchema};
 use crate::{
-    batch::status::to_message,
-    grpc::status::ERROR_DOMAIN,
     pb::{self, assess_batch_response::Result as BatchResult},
+    status,
 };
-
-/// `ErrorInfo.reason` of a record whose line could not be read as a request.
-pub const UNPARSEABLE_REASON: &str = "UNPARSEABLE_RECORD";
 
 /// The input encodings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -421,23 +417,10 @@ fn unparseable(
     violations: &[FieldViolation],
     record_id: Option<String>,
 ) -> Box<pb::AssessBatchResponse> {
-    let mut details = tonic_types::ErrorDetails::new();
-    for violation in violations {
-        details.add_bad_request_violation(violation.field.clone(), violation.description.clone());
-    }
-    details.set_error_info(
-        UNPARSEABLE_REASON,
-        ERROR_DOMAIN,
-        HashMap::from([("line".to_owned(), line.to_string())]),
-    );
-    let status = <tonic::Status as tonic_types::StatusExt>::with_error_details(
-        tonic::Code::InvalidArgument,
-        message,
-        details,
-    );
+    let status = status::unparseable(line, message, violations);
     Box::new(pb::AssessBatchResponse {
         record_id: record_id.unwrap_or_default(),
-        result: Some(BatchResult::Error(to_message(&status))),
+        result: Some(BatchResult::Error(status::to_message(&status))),
     })
 }
 
@@ -491,7 +474,7 @@ mod tests {
         );
         assert!(!first.message.contains("ZZQX"), "{}", first.message);
         let info = first.get_details_error_info().unwrap();
-        assert_eq!(info.reason, UNPARSEABLE_REASON);
+        assert_eq!(info.reason, status::Reason::UnparseableRecord.as_str());
         assert_eq!(info.metadata["line"], "1");
         assert_eq!(records[1].1.as_ref().unwrap_err().record_id, "line-2");
         assert!(error_of(&records[1].1).message.starts_with("line 2"));
@@ -520,7 +503,7 @@ mod tests {
         let text = "record_id,patient.age_years,symptoms.chest_pain\nz,old,maybe\nshort\n";
         let records = read(InputFormat::Csv, text);
         let status = error_of(&records[0].1);
-        let fields = crate::batch::status::bad_request_fields(status);
+        let fields = crate::status::bad_request_fields(status);
         assert_eq!(
             fields,
             ["history.patient.age_years", "history.symptoms.chest_pain"]

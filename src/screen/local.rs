@@ -25,7 +25,11 @@ use super::{
     output::{Formatter, OutputFormat},
     summary::Summary,
 };
-use crate::{batch, pb};
+use crate::{
+    assess::{Assessor, Call},
+    audit::Door,
+    batch, pb,
+};
 
 /// Records per chunk: large enough that hand-offs cost little per record, small enough that a
 /// Ctrl-C or a crash loses little unwritten work.
@@ -152,7 +156,8 @@ fn work(
     format: OutputFormat,
     view: pb::AssessmentView,
 ) {
-    let kb = KnowledgeBase::standard();
+    let assessor = Assessor::local(KnowledgeBase::standard());
+    let call = Call::local(Door::Screen);
     let mut formatter = Formatter::new(format);
     loop {
         let next = chunks.lock().unwrap_or_else(PoisonError::into_inner).recv();
@@ -178,9 +183,9 @@ fn work(
             let written = match parser.parse(record) {
                 Ok(mut request) => {
                     request.view = view.into();
-                    match batch::assess_record_to_core(&kb, request) {
+                    match batch::assess_record_to_core(&assessor, &call, request) {
                         Ok(assessed) => {
-                            let a = &assessed.assessment;
+                            let a = assessed.assessment();
                             out.summary.add_assessed(
                                 Some(a.urgency.name()),
                                 a.flags.iter().map(|f| f.flag.name()),

@@ -29,8 +29,8 @@ use super::{
     output::{Formatter, OutputFormat},
 };
 use crate::{
-    batch::status::{IDLE_TIMEOUT_REASON, RECORD_LIMIT_REASON},
     pb::{self, cramp_assessment_service_client::CrampAssessmentServiceClient},
+    status::Reason,
 };
 
 /// Records sent and not yet answered, at most.
@@ -244,6 +244,9 @@ fn write_answer(
 /// resets.
 fn is_stream_limit(status: &tonic::Status) -> bool {
     status.get_details_error_info().is_some_and(|info| {
-        info.reason == RECORD_LIMIT_REASON || info.reason == IDLE_TIMEOUT_REASON
+        matches!(
+            Reason::parse(&info.reason),
+            Some(Reason::BatchRecordLimit | Reason::BatchIdleTimeout)
+        )
     })
 }

@@ -508,7 +508,11 @@ mod tests {
     fn valid_records_assess_and_invalid_ones_name_exactly_their_fields() {
         let kb = KnowledgeBase::standard();
         for record in records(EXAMPLE_SEED).take(2_000) {
-            let answer = batch::assess_record(&kb, record.request.clone());
+            let answer = batch::assess_record(
+                &crate::assess::Assessor::local(kb),
+                &crate::assess::Call::local(crate::audit::Door::Screen),
+                record.request.clone(),
+            );
             match answer.result {
                 Some(BatchResult::Assessment(_)) => assert!(
                     record.invalid_fields.is_empty(),
@@ -516,7 +520,7 @@ mod tests {
                     record.request.record_id
                 ),
                 Some(BatchResult::Error(status)) => {
-                    let fields = crate::batch::status::bad_request_fields(&status);
+                    let fields = crate::status::bad_request_fields(&status);
                     assert_eq!(
                         fields, record.invalid_fields,
                         "{}",

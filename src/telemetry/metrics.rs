@@ -158,8 +158,8 @@ impl Instruments {
 
 impl<S: Subscriber> tracing_subscriber::Layer<S> for Instruments {}
 
-/// Counts a completed assessment into the current subscriber's instruments; every door calls
-/// it through [`crate::assess::assess_in_view`].
+/// Counts a completed assessment into the current subscriber's instruments; every door reaches
+/// it through [`crate::assess::Assessor`].
 pub fn record_assessment(assessment: &Assessment) {
     tracing::dispatcher::get_default(|dispatch| {
         if let Some(instruments) = dispatch.downcast_ref::<Instruments>() {
@@ -187,6 +187,6 @@ pub async fn scrape() -> Response {
             tracing::error!("cannot encode the Prometheus exposition");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        None => crate::http::HttpError::NotFound.into_response(),
+        None => crate::status::HttpError::NotFound.into_response(),
     }
 }

@@ -13,7 +13,7 @@
 //! [`Otel`] owns the providers; whoever serves owns it and calls [`Otel::shutdown`] after the
 //! server stops, so the last spans and metric points are flushed rather than lost.
 
-use std::{collections::HashMap, num::NonZeroU64, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use opentelemetry::{
     InstrumentationScope, KeyValue, metrics::MeterProvider as _, trace::TracerProvider as _,
@@ -27,25 +27,9 @@ use opentelemetry_sdk::{
     trace::{SdkTracer, SdkTracerProvider},
 };
 use opentelemetry_semantic_conventions::resource::{SERVICE_NAME, SERVICE_VERSION};
-use serde::Deserialize;
 
 use super::{Instruments, TelemetryError};
-
-/// The `[telemetry]` section: where traces and metrics go.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TelemetrySettings {
-    /// OTLP/gRPC collector URL (`http://collector:4317`); empty is off unless an
-    /// `OTEL_EXPORTER_OTLP_*ENDPOINT` variable names one.
-    pub otlp_endpoint: String,
-    /// `service.name` of the exported resource unless `OTEL_SERVICE_NAME` or
-    /// `OTEL_RESOURCE_ATTRIBUTES` names it.
-    pub service_name: String,
-    /// How often metrics are pushed to the collector.
-    pub metrics_export_interval_seconds: NonZeroU64,
-    /// Whether the HTTP door serves `/metrics` in the Prometheus text format.
-    pub prometheus: bool,
-}
+pub use crate::config::TelemetrySettings;
 
 /// The standard `OTEL_*` environment variables, read once.
 ///
@@ -364,7 +348,7 @@ mod tests {
         TelemetrySettings {
             otlp_endpoint: endpoint.into(),
             service_name: "cramp-cds".into(),
-            metrics_export_interval_seconds: NonZeroU64::MIN,
+            metrics_export_interval_seconds: std::num::NonZeroU64::MIN,
             prometheus: true,
         }
     }

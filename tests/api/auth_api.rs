@@ -18,10 +18,11 @@ use crate::{
     reflection::list_services_v1,
 };
 use cramp_cds::{
-    auth::{INSUFFICIENT_SCOPE_REASON, IssuerSettings, UNAUTHENTICATED_REASON},
+    auth::IssuerSettings,
     config::Settings,
     pb,
     server::{Application, ServerError},
+    status::Reason,
 };
 
 const ISSUER: &str = "https://auth.example.org";
@@ -104,7 +105,7 @@ async fn grpc_assess_needs_a_token_granting_the_scope() {
     assert_code(
         assess(&f.app, None).await,
         Code::Unauthenticated,
-        UNAUTHENTICATED_REASON,
+        Reason::Unauthenticated.as_str(),
     );
 
     let now = unix_now();
@@ -143,7 +144,7 @@ async fn grpc_assess_needs_a_token_granting_the_scope() {
         )
         .await,
         Code::PermissionDenied,
-        INSUFFICIENT_SCOPE_REASON,
+        Reason::InsufficientScope.as_str(),
     );
     let status = assess(&f.app, Some(&f.es256.token(&api_claims("x"))))
         .await

@@ -145,7 +145,11 @@ async fn ten_thousand_records_one_percent_invalid_are_all_answered_in_order() {
                 assert!(record.invalid_fields.is_empty(), "{}", answer.record_id);
                 assert_eq!(
                     answer,
-                    &batch::assess_record(&kb, record.request.clone()),
+                    &batch::assess_record(
+                        &cramp_cds::assess::Assessor::local(kb),
+                        &cramp_cds::assess::Call::local(cramp_cds::audit::Door::Screen),
+                        record.request.clone()
+                    ),
                     "the stream answers what the library answers"
                 );
             }
@@ -251,7 +255,10 @@ async fn past_max_records_the_stream_ends_resource_exhausted_after_every_earlier
     let status = end.expect_err("the stream ends with the cap");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     let info = status.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, batch::status::RECORD_LIMIT_REASON);
+    assert_eq!(
+        info.reason,
+        cramp_cds::status::Reason::BatchRecordLimit.as_str()
+    );
     assert_eq!(info.metadata["max_records"], "50");
     assert!(status.message().contains("batch.max_records_per_stream"));
     app.stop().await;
@@ -322,7 +329,10 @@ async fn an_idle_stream_ends_deadline_exceeded_after_answering_what_arrived() {
     assert_eq!(ids, ["idle-0", "idle-1", "idle-2"]);
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     let info = status.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, batch::status::IDLE_TIMEOUT_REASON);
+    assert_eq!(
+        info.reason,
+        cramp_cds::status::Reason::BatchIdleTimeout.as_str()
+    );
     assert!(status.message().contains("batch.idle_timeout_seconds"));
     drop(records);
     app.stop().await;

@@ -142,7 +142,12 @@ fn an_unknown_enum_value_exits_2_naming_its_field_as_grpc_does() {
             ..Default::default()
         })),
     };
-    let grpc: Vec<String> = match cramp_cds::assess::assess(&KnowledgeBase::standard(), request) {
+    let grpc: Vec<String> = match cramp_cds::assess::Assessor::local(KnowledgeBase::standard())
+        .assess(
+            &cramp_cds::assess::Call::local(cramp_cds::audit::Door::Cli),
+            request,
+            0,
+        ) {
         Err(err) => err.violations().iter().map(|v| v.field.clone()).collect(),
         Ok(_) => panic!("accepted"),
     };

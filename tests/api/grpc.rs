@@ -35,7 +35,14 @@ async fn assess_answers_what_the_library_answers() {
         .request;
 
     let over_grpc = app.assess(request.clone()).await.unwrap();
-    let in_process = cramp_cds::assess::assess(&KnowledgeBase::standard(), request).unwrap();
+    let in_process = cramp_cds::assess::Assessor::local(KnowledgeBase::standard())
+        .assess(
+            &cramp_cds::assess::Call::local(cramp_cds::audit::Door::Cli),
+            request,
+            0,
+        )
+        .unwrap()
+        .into_response();
 
     assert_eq!(over_grpc, in_process);
     app.stop().await;

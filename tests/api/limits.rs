@@ -58,7 +58,7 @@ async fn past_the_limit_calls_are_shed_on_both_ports_and_service_resumes() {
     assert_eq!(retry.retry_delay, Some(Duration::from_secs(3)));
     assert_eq!(
         shed.get_details_error_info().unwrap().reason,
-        cramp_cds::limits::OVERLOADED_REASON
+        cramp_cds::status::Reason::Overloaded.as_str()
     );
 
     let http = app.http().get("/about").await;
@@ -113,7 +113,7 @@ async fn the_clients_deadline_and_the_configured_one_end_calls_with_deadline_exc
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert_eq!(
         status.get_details_error_info().unwrap().reason,
-        cramp_cds::limits::DEADLINE_REASON,
+        cramp_cds::status::Reason::CallDeadlineExceeded.as_str(),
         "answered by the server, not by the client's own timer"
     );
     patient.stop().await;
@@ -129,7 +129,7 @@ async fn the_clients_deadline_and_the_configured_one_end_calls_with_deadline_exc
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert_eq!(
         status.get_details_error_info().unwrap().reason,
-        cramp_cds::limits::DEADLINE_REASON
+        cramp_cds::status::Reason::CallDeadlineExceeded.as_str()
     );
     strict.stop().await;
 }
@@ -175,7 +175,7 @@ async fn a_batch_stream_ends_at_the_clients_deadline_after_answering_what_it_rea
     assert_eq!(ending.code(), Code::DeadlineExceeded, "{ending:?}");
     assert_eq!(
         ending.get_details_error_info().unwrap().reason,
-        cramp_cds::limits::DEADLINE_REASON
+        cramp_cds::status::Reason::CallDeadlineExceeded.as_str()
     );
     drop(tx);
     app.stop().await;

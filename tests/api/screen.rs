@@ -122,7 +122,11 @@ fn ndjson_and_csv_inputs_give_the_same_answers_the_library_gives() {
         .collect();
     assert_eq!(answers.len(), records.len());
     for (answer, record) in answers.iter().zip(&records) {
-        let expected = batch::assess_record(&kb, record.request.clone());
+        let expected = batch::assess_record(
+            &cramp_cds::assess::Assessor::local(kb),
+            &cramp_cds::assess::Call::local(cramp_cds::audit::Door::Screen),
+            record.request.clone(),
+        );
         assert_eq!(answer["record_id"], expected.record_id.as_str());
         match expected.result {
             Some(BatchResult::Assessment(assessment)) => {

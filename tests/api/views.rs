@@ -20,7 +20,10 @@ fn without_texts(mut full: pb::Assessment) -> pb::Assessment {
     let no_display =
         |codings: &mut Vec<pb::Coding>| codings.iter_mut().for_each(|c| c.display.clear());
     full.urgency_rationale.clear();
-    let possible = full.possible_flags.iter_mut().filter_map(|p| p.flag.as_mut());
+    let possible = full
+        .possible_flags
+        .iter_mut()
+        .filter_map(|p| p.flag.as_mut());
     for f in full.flags.iter_mut().chain(possible) {
         f.title.clear();
         f.rationale.clear();
@@ -72,7 +75,13 @@ fn basic_is_full_without_the_texts_for_every_vignette() {
         let Some(pb::assess_request::Input::History(history)) = case.request.input else {
             continue;
         };
-        let answer = |view| batch::assess_record(&kb, record(&case.id, history.clone(), view));
+        let answer = |view| {
+            batch::assess_record(
+                &cramp_cds::assess::Assessor::local(kb),
+                &cramp_cds::assess::Call::local(cramp_cds::audit::Door::Screen),
+                record(&case.id, history.clone(), view),
+            )
+        };
         let unspecified = assessment(answer(pb::AssessmentView::Unspecified));
         let full = assessment(answer(pb::AssessmentView::Full));
         let basic = assessment(answer(pb::AssessmentView::Basic));
@@ -145,7 +154,8 @@ async fn the_stream_answers_each_record_in_its_own_view() {
             continue;
         }
         let full = assessment(batch::assess_record(
-            &kb,
+            &cramp_cds::assess::Assessor::local(kb),
+            &cramp_cds::assess::Call::local(cramp_cds::audit::Door::Screen),
             pb::AssessBatchRequest {
                 view: pb::AssessmentView::Full.into(),
                 ..record.clone()
@@ -233,7 +243,8 @@ fn screen_view_basic_round_trips_and_csv_is_the_same_in_every_view() {
         let id = &record.request.record_id;
         assert_eq!((&full_id, &basic_id), (id, id));
         let library = assessment(batch::assess_record(
-            &kb,
+            &cramp_cds::assess::Assessor::local(kb),
+            &cramp_cds::assess::Call::local(cramp_cds::audit::Door::Screen),
             pb::AssessBatchRequest {
                 view: pb::AssessmentView::Basic.into(),
                 ..record.request.clone()

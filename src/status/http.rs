@@ -147,7 +147,7 @@ impl IntoResponse for HttpError {
         let body = serde_json::to_vec(&self.outcome()).unwrap_or_default();
         (
             self.status(),
-            [(header::CONTENT_TYPE, super::FHIR_JSON)],
+            [(header::CONTENT_TYPE, crate::fhir::FHIR_JSON)],
             body,
         )
             .into_response()

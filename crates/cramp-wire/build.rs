@@ -42,10 +42,12 @@ const PATIENT_DATA_MESSAGES: &[&str] = &[
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // `compile_fds` never emits rerun hints itself (only the protoc path does).
-    println!("cargo:rerun-if-changed=proto");
+    // The protos stay at the workspace root (buf, the CI's Python client and the docs read them
+    // there). `compile_fds` never emits rerun hints itself (only the protoc path does).
+    let proto = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
+    println!("cargo:rerun-if-changed={}", proto.display());
 
-    let fds = protox::compile(PROTOS, ["proto"])?;
+    let fds = protox::compile(PROTOS, [proto])?;
     let encoded = fds.encode_to_vec();
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out_dir.join("cramp_descriptor.bin"), &encoded)?;

@@ -11,14 +11,13 @@ use axum::{
 use cramp_core::KnowledgeBase;
 use serde::Serialize;
 
-use crate::{
-    fhir::{
-        QUESTIONNAIRE_VERSION,
-        link_ids::{self, Answer},
-        questionnaire,
-    },
-    http::{JSON, State, json},
+use crate::fhir::{
+    QUESTIONNAIRE_VERSION,
+    link_ids::{self, Answer},
+    questionnaire,
 };
+
+use super::{JSON, State, json};
 
 /// The About document.
 #[derive(Clone, Debug, Serialize)]
@@ -159,7 +158,7 @@ pub fn document(kb: &KnowledgeBase, base_url: &str) -> About {
 
 /// `GET /about`: HTML when the client prefers it (a browser), JSON otherwise.
 pub async fn about(state: State, headers: HeaderMap) -> Response {
-    let doc = document(&state.kb, &state.settings.base_url);
+    let doc = document(state.assessor.kb(), &state.settings.base_url);
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())

@@ -10,18 +10,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use super::{
-    FHIR_VERSION, bundle,
+use super::{State, json};
+use crate::fhir::{
+    FHIR_JSON, FHIR_VERSION, bundle,
     chart::Chart,
     from_json, from_value, intake,
     model::{Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse},
     questionnaire,
 };
-use crate::{
-    audit::Door,
-    caller::Caller,
-    http::{FHIR_JSON, HttpError, State, json},
-};
+use crate::{assess::Call, audit::Door, caller::Caller, status::HttpError};
 
 /// `Parameters` (read).
 #[derive(Deserialize)]
@@ -76,23 +73,16 @@ pub async fn cramp_assess(
         .and_then(|s| s.reference.as_deref())
         .and_then(|r| r.strip_prefix("Patient/"))
         .map(str::to_owned);
-    let assessed = intake::assess(&state.kb, "", &response, &inputs.chart, &[], now.date())
-        .map_err(|violations| {
-            state.audit.refused(
-                Door::FhirOperation,
-                &caller,
-                &request_id,
-                patient_id.as_deref(),
-            );
-            HttpError::Invalid(violations)
-        })?;
-    state.audit.assessed(
-        Door::FhirOperation,
-        &caller,
-        &request_id,
-        patient_id.as_deref(),
-        &assessed.assessment,
-    );
+    let call = Call::new(Door::FhirOperation, &caller).about(&request_id, patient_id.as_deref());
+    let read = intake::read(&response, &inputs.chart, &[], now.date()).map(|intake| {
+        let request = intake.request();
+        (intake, request)
+    });
+    let (intake, assessed) = state
+        .assessor
+        .assess_translated(&call, read, 0)
+        .map_err(|err| HttpError::Invalid(err.violations().to_vec()))?;
+    let assessed = intake.assessed(assessed.to_pb());
     let fhir_base = state.url("/fhir");
     let uuid = || uuid::Uuid::new_v4().to_string();
     let now_text = now.format(&Rfc3339).unwrap_or_default();

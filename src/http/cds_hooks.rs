@@ -1,0 +1,439 @@
+//! The CDS Hooks 2.0.1 door: discovery, service calls and feedback.
+//!
+//! A call's prefetch (Patient, the latest completed intake QuestionnaireResponse, active
+//! Conditions, medications, recent labs) is read into a history by [`crate::fhir::intake`] and
+//! assessed on the one path every door uses; the assessment becomes cards ([`cards`]). The
+//! service does not query `fhirServer`: without the required prefetch it answers 412, which the
+//! spec requires when data cannot be had. Logs carry the service id, `hookInstance`, card counts
+//! and outcome codes; never prefetch content, tokens or comments.
+
+use axum::{body::Bytes, extract::Path, response::Response};
+use cramp_core::FieldViolation;
+use serde_json::{Map, Value};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use super::{JSON, State, json};
+use crate::{
+    assess::Call,
+    audit::Door,
+    caller::Caller,
+    cds_hooks::{
+        cards,
+        model::{CardsResponse, Discovery, FeedbackRequest, HookRequest},
+        services::{self, Hook, REQUIRED_PREFETCH, ServiceDef},
+    },
+    fhir::{
+        self, JsonError,
+        chart::{self, Chart, Provenance},
+        from_value, intake,
+        model::{
+            Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse,
+        },
+        questionnaire_response::answers_our_questionnaire,
+    },
+    status::HttpError,
+};
+
+/// `GET /cds-services`.
+pub async fn discovery(state: State) -> Response {
+    let discovery = Discovery {
+        services: services::SERVICES
+            .iter()
+            .map(|s| services::describe(s, &state.settings.base_url))
+            .collect(),
+    };
+    json(&discovery, JSON)
+}
+
+/// `POST /cds-services/{id}`.
+///
+/// # Errors
+/// 404 for an unknown service; 400 naming every bad element; 412 naming the missing prefetch.
+#[tracing::instrument(name = "cds_service", skip_all, fields(service = tracing::field::Empty, hook_instance = tracing::field::Empty))]
+pub async fn call(
+    state: State,
+    Path(id): Path<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let service = services::find(&id).ok_or(HttpError::NotFound)?;
+    tracing::Span::current().record("service", service.id);
+    let request: HookRequest = fhir::from_json(&body)?;
+    let checked = check(&request, service, state.settings.production)?;
+    tracing::Span::current().record(
+        "hook_instance",
+        crate::request_id::loggable_id(&checked.hook_instance),
+    );
+
+    let prefetch = request.prefetch.unwrap_or_default();
+    let missing: Vec<String> = REQUIRED_PREFETCH
+        .iter()
+        .filter(|key| prefetch.get(**key).is_none_or(is_operation_outcome))
+        .map(|key| (*key).to_owned())
+        .collect();
+    if !missing.is_empty() {
+        return Err(HttpError::PrefetchMissing(missing));
+    }
+    let read = read_prefetch(&prefetch)?;
+    let Some(response) = latest_intake(&read.responses) else {
+        tracing::info!(cards = 0, "no completed intake questionnaire");
+        return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
+    };
+
+    let now = state.clock.now();
+    let mut selected = Vec::new();
+    if service.hook == Hook::OrderSelect {
+        let mut provenance = Provenance::default();
+        for order in selected_orders(&checked.context)? {
+            if let Some(medication) =
+                chart::medication(&order, &read.chart, now.date(), &mut provenance)
+            {
+                let pointer = format!(
+                    "MedicationRequest/{}",
+                    order.id.as_deref().unwrap_or_default()
+                );
+                selected.push((medication, pointer));
+            }
+        }
+        if selected.is_empty() {
+            tracing::info!(cards = 0, "no medication selected");
+            return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
+        }
+    }
+    let call =
+        Call::new(Door::CdsHooks, &caller).about(&checked.hook_instance, Some(&checked.patient_id));
+    let translated = intake::read(response, &read.chart, &selected, now.date()).map(|intake| {
+        let request = intake.request();
+        (intake, request)
+    });
+    let (intake, assessed) = state
+        .assessor
+        .assess_translated(&call, translated, 0)
+        .map_err(|err| {
+            HttpError::Invalid(
+                err.violations()
+                    .iter()
+                    .map(|v| {
+                        FieldViolation::new(
+                            format!("prefetch.intake#linkId={}", v.field),
+                            v.description.clone(),
+                        )
+                    })
+                    .collect(),
+            )
+        })?;
+    let assessed = intake.assessed(assessed.to_pb());
+    let uuid = || uuid::Uuid::new_v4().to_string();
+    let context = cards::CardContext {
+        base_url: &state.settings.base_url,
+        patient_id: &checked.patient_id,
+        uuid: &uuid,
+    };
+    let cards = if service.hook == Hook::OrderSelect {
+        let names: Vec<String> = selected.iter().map(|(m, _)| m.name.clone()).collect();
+        cards::medication_card(&assessed, &context, &names)
+            .into_iter()
+            .collect()
+    } else {
+        cards::cards(&assessed, &context)
+    };
+    tracing::info!(
+        cards = cards.len(),
+        card_uuids = %cards.iter().map(|c| c.uuid.as_str()).collect::<Vec<_>>().join(","),
+        not_used = assessed.provenance.not_used.len(),
+        "cards returned"
+    );
+    Ok(json(&CardsResponse { cards }, JSON))
+}
+
+/// The parts of a request the service uses, checked.
+struct Checked {
+    hook_instance: String,
+    patient_id: String,
+    context: Map<String, Value>,
+}
+
+/// Every required element present, the hook right for the service, cds-r-1 and https rules.
+fn check(
+    request: &HookRequest,
+    service: &ServiceDef,
+    production: bool,
+) -> Result<Checked, HttpError> {
+    let mut violations = Vec::new();
+    let mut require = |present: bool, field: &str| {
+        if !present {
+            violations.push(FieldViolation::new(field, "is required"));
+        }
+    };
+    require(request.hook.is_some(), "hook");
+    require(
+        request
+            .hook_instance
+            .as_deref()
+            .is_some_and(|h| !h.is_empty()),
+        "hookInstance",
+    );
+    require(request.context.is_some(), "context");
+    let patient_id = request
+        .context
+        .as_ref()
+        .and_then(|c| c.get("patientId"))
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty());
+    if request.context.is_some() {
+        require(patient_id.is_some(), "context.patientId");
+    }
+    if let Some(hook) = request.hook.as_deref()
+        && hook != service.hook.name()
+    {
+        violations.push(FieldViolation::new(
+            "hook",
+            format!(
+                "does not match this service's hook ({})",
+                service.hook.name()
+            ),
+        ));
+    }
+    match request.fhir_server.as_deref() {
+        None if request.fhir_authorization.is_some() => violations.push(FieldViolation::new(
+            "fhirServer",
+            "is required when fhirAuthorization is present (cds-r-1)",
+        )),
+        Some(server) if production && !server.starts_with("https://") => violations.push(
+            FieldViolation::new("fhirServer", "must be an https URL in production"),
+        ),
+        _ => {}
+    }
+    if !violations.is_empty() {
+        return Err(HttpError::Invalid(violations));
+    }
+    Ok(Checked {
+        hook_instance: request.hook_instance.clone().unwrap_or_default(),
+        patient_id: patient_id.unwrap_or_default().to_owned(),
+        context: request.context.clone().unwrap_or_default(),
+    })
+}
+
+fn is_operation_outcome(value: &Value) -> bool {
+    value.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome")
+}
+
+/// The prefetch, read into resources.
+#[derive(Default)]
+struct Prefetched {
+    responses: Vec<QuestionnaireResponse>,
+    chart: Chart,
+}
+
+/// The resources of one prefetch value: a Bundle's entries, a single resource, or nothing for
+/// `null` and for an `OperationOutcome` (a failed fetch is treated as missing).
+fn resources<'a>(key: &str, value: &'a Value) -> Vec<(String, &'a Value)> {
+    if value.is_null() || is_operation_outcome(value) {
+        return Vec::new();
+    }
+    if value.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
+        return value
+            .get("entry")
+            .and_then(Value::as_array)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| {
+                        e.get("resource")
+                            .map(|r| (format!("prefetch.{key}.entry[{i}].resource"), r))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    vec![(format!("prefetch.{key}"), value)]
+}
+
+fn read_prefetch(prefetch: &Map<String, Value>) -> Result<Prefetched, JsonError> {
+    let mut read = Prefetched::default();
+    for (key, value) in prefetch {
+        for (path, resource) in resources(key, value) {
+            match resource.get("resourceType").and_then(Value::as_str) {
+                Some("QuestionnaireResponse") => read.responses.push(from_value(resource, &path)?),
+                Some("Patient") => {
+                    read.chart.patient = Some(from_value::<Patient>(resource, &path)?)
+                }
+                Some("Condition") => read
+                    .chart
+                    .conditions
+                    .push(from_value::<Condition>(resource, &path)?),
+                Some("Observation") => read
+                    .chart
+                    .observations
+                    .push(from_value::<Observation>(resource, &path)?),
+                Some("MedicationRequest" | "MedicationStatement") => {
+                    read.chart
+                        .medications
+                        .push(from_value::<MedicationUse>(resource, &path)?);
+                }
+                Some("Medication") => read
+                    .chart
+                    .medication_resources
+                    .push(from_value::<Medication>(resource, &path)?),
+                // Other resources (an OperationOutcome entry, a Provenance) are not ours to read.
+                _ => {}
+            }
+        }
+    }
+    Ok(read)
+}
+
+/// The most recently authored completed (or amended) response to our Questionnaire.
+fn latest_intake(responses: &[QuestionnaireResponse]) -> Option<&QuestionnaireResponse> {
+    let authored = |r: &QuestionnaireResponse| {
+        r.authored
+            .as_deref()
+            .and_then(|a| OffsetDateTime::parse(a, &Rfc3339).ok())
+    };
+    responses
+        .iter()
+        .filter(|r| matches!(r.status.as_deref(), Some("completed" | "amended")))
+        .filter(|r| {
+            r.questionnaire
+                .as_deref()
+                .is_some_and(answers_our_questionnaire)
+        })
+        .max_by_key(|r| authored(r))
+}
+
+/// The MedicationRequests `context.selections` names in `context.draftOrders`.
+fn selected_orders(context: &Map<String, Value>) -> Result<Vec<MedicationUse>, HttpError> {
+    let selections: Vec<&str> = match context.get("selections") {
+        None => {
+            return Err(HttpError::invalid(
+                "context.selections",
+                "is required for order-select",
+            ));
+        }
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(_) => {
+            return Err(HttpError::invalid(
+                "context.selections",
+                "must be an array of references",
+            ));
+        }
+    };
+    let Some(entries) = context
+        .get("draftOrders")
+        .and_then(|d| d.get("entry"))
+        .and_then(Value::as_array)
+    else {
+        return Err(HttpError::invalid(
+            "context.draftOrders",
+            "is required for order-select: a Bundle of draft orders",
+        ));
+    };
+    let mut orders = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(resource) = entry.get("resource") else {
+            continue;
+        };
+        let kind = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let id = resource
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if kind == "MedicationRequest" && selections.contains(&format!("{kind}/{id}").as_str()) {
+            orders.push(from_value(
+                resource,
+                &format!("context.draftOrders.entry[{i}].resource"),
+            )?);
+        }
+    }
+    Ok(orders)
+}
+
+/// `POST /cds-services/{id}/feedback`: validated and logged (uuids and outcome codes only),
+/// idempotent, 200 with an empty body.
+///
+/// # Errors
+/// 404 for an unknown service; 400 naming each entry that breaks cds-fb-1..3 or has a
+/// timestamp that is not RFC 3339.
+#[tracing::instrument(name = "cds_feedback", skip_all)]
+pub async fn feedback(Path(id): Path<String>, body: Bytes) -> Result<Response, HttpError> {
+    let service = services::find(&id).ok_or(HttpError::NotFound)?;
+    let request: FeedbackRequest = fhir::from_json(&body)?;
+    let Some(entries) = request.feedback.filter(|f| !f.is_empty()) else {
+        return Err(HttpError::invalid(
+            "feedback",
+            "is required: at least one entry",
+        ));
+    };
+    let mut violations = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = |field: &str| format!("feedback[{i}].{field}");
+        if entry.card.as_deref().is_none_or(str::is_empty) {
+            violations.push(FieldViolation::new(at("card"), "is required"));
+        }
+        match entry.outcome.as_deref() {
+            Some("accepted") => {
+                let accepted = entry.accepted_suggestions.as_deref().unwrap_or_default();
+                if accepted.is_empty() {
+                    violations.push(FieldViolation::new(
+                        at("acceptedSuggestions"),
+                        "is required when the outcome is accepted (cds-fb-2)",
+                    ));
+                }
+                for (j, suggestion) in accepted.iter().enumerate() {
+                    if suggestion.id.as_deref().is_none_or(str::is_empty) {
+                        violations.push(FieldViolation::new(
+                            format!("feedback[{i}].acceptedSuggestions[{j}].id"),
+                            "is required",
+                        ));
+                    }
+                }
+            }
+            Some("overridden") => {}
+            _ => violations.push(FieldViolation::new(
+                at("outcome"),
+                "must be accepted or overridden (cds-fb-1)",
+            )),
+        }
+        if let Some(reason) = &entry.override_reason
+            && reason.reason.is_none()
+            && reason.user_comment.as_deref().is_none_or(str::is_empty)
+        {
+            violations.push(FieldViolation::new(
+                at("overrideReason"),
+                "needs a reason or a userComment (cds-fb-3)",
+            ));
+        }
+        match entry.outcome_timestamp.as_deref() {
+            None => violations.push(FieldViolation::new(at("outcomeTimestamp"), "is required")),
+            Some(stamp) if OffsetDateTime::parse(stamp, &Rfc3339).is_err() => violations.push(
+                FieldViolation::new(at("outcomeTimestamp"), "must be an RFC 3339 date-time"),
+            ),
+            Some(_) => {}
+        }
+    }
+    if !violations.is_empty() {
+        return Err(HttpError::Invalid(violations));
+    }
+    for entry in &entries {
+        // The card uuid and coded outcome only: the override comment is free text.
+        tracing::info!(
+            service = service.id,
+            card = %crate::request_id::loggable_id(entry.card.as_deref().unwrap_or_default()),
+            outcome = entry.outcome.as_deref().unwrap_or_default(),
+            accepted = entry.accepted_suggestions.as_ref().map_or(0, Vec::len),
+            override_reason = entry
+                .override_reason
+                .as_ref()
+                .and_then(|r| r.reason.as_ref())
+                .and_then(|c| c.code.as_deref())
+                .map(|code| cards::OVERRIDE_CODES.iter().find(|c| **c == code).copied().unwrap_or("other"))
+                .unwrap_or_default(),
+            "card feedback"
+        );
+    }
+    Ok(Response::default())
+}
