@@ -13,7 +13,6 @@ use crate::kb::{Rule, RuleMeta};
 use crate::meds;
 use crate::output::{DrugClass, Evidence, EvidenceStrength, Flag, Urgency, Workup};
 
-
 /// A recognised culprit other than a plain statin (statins have their own CK rules, e.5).
 pub(crate) const MEDICATION_ASSOCIATED: Rule = Rule {
     meta: RuleMeta {
