@@ -17,7 +17,7 @@
 use std::{
     collections::HashMap,
     future::Future,
-    num::NonZeroUsize,
+    num::{NonZeroU32, NonZeroUsize},
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -58,10 +58,14 @@ pub struct LimitsSettings {
     pub tcp_keepalive_seconds: u64,
     /// Concurrent HTTP/2 streams one gRPC connection may open.
     pub max_concurrent_streams: u32,
-    /// HTTP/2 flow-control windows sized from the measured bandwidth-delay product (BDP pings)
-    /// instead of the fixed 64 KiB: a long `AssessBatch` stream otherwise waits on window
-    /// updates. Memory per stream stays bounded by `batch.window`.
-    pub http2_adaptive_window: bool,
+    /// HTTP/2 receive window of one stream (bytes): what a client may send on a stream ahead of
+    /// what the server has read. While `batch.window` back-pressure holds a batch reader, up to
+    /// this much sits unread in h2 as the client framed it, often one small DATA frame per record.
+    pub http2_stream_window_bytes: NonZeroU32,
+    /// HTTP/2 receive window of a whole connection (bytes). h2 sizes its budget for small DATA
+    /// frames held unread (its RUSTSEC-2026-0258 guard, `GOAWAY ENHANCE_YOUR_CALM`) at half of
+    /// it, so it must be large against the stream window: see [`LimitsSettings::check`].
+    pub http2_connection_window_bytes: NonZeroU32,
     /// HTTP/2 rapid-reset (CVE-2023-44487) guard: streams reset by the client before the server
     /// accepted them that may pile up before the connection is closed with a GOAWAY.
     pub http2_max_pending_accept_reset_streams: usize,
@@ -72,6 +76,69 @@ pub struct LimitsSettings {
     pub max_connection_age_seconds: u64,
     /// Time calls on an aged connection get to finish after the GOAWAY.
     pub max_connection_age_grace_seconds: u64,
+}
+
+/// h2's threshold: a DATA frame with a smaller payload is charged `256 - payload` against the
+/// connection's budget until the application reads it.
+const H2_FRAME_CHARGE_THRESHOLD: u64 = 256;
+/// The smallest DATA frame a gRPC message can travel in: the 5-byte prefix of an empty message.
+const SMALLEST_GRPC_FRAME: u64 = 5;
+/// h2's largest window (2^31 - 1); larger values make it panic.
+const MAX_HTTP2_WINDOW: u32 = (1 << 31) - 1;
+
+/// The HTTP/2 windows our own clients (`screen --server`, the batch bench) ask for: the server's
+/// defaults, for the same reason (answers can arrive one small frame each while we write).
+pub const CLIENT_STREAM_WINDOW_BYTES: u32 = 64 * 1024;
+/// See [`CLIENT_STREAM_WINDOW_BYTES`].
+pub const CLIENT_CONNECTION_WINDOW_BYTES: u32 = 16 * 1024 * 1024;
+
+/// What h2 charges at most for one stream's window full of the smallest gRPC frames.
+fn worst_stream_charge(stream_window: u32) -> u64 {
+    u64::from(stream_window).div_ceil(SMALLEST_GRPC_FRAME)
+        * (H2_FRAME_CHARGE_THRESHOLD - SMALLEST_GRPC_FRAME)
+}
+
+/// Streams whose whole window of the smallest gRPC frames (empty messages, one per frame) a
+/// connection can hold unread before h2's budget (half the connection window) runs out.
+#[must_use]
+pub fn stalled_streams_absorbed(stream_window: u32, connection_window: u32) -> u64 {
+    (u64::from(connection_window) / 2) / worst_stream_charge(stream_window).max(1)
+}
+
+impl LimitsSettings {
+    /// Rejects HTTP/2 windows with which one stalled batch stream could be cut off.
+    ///
+    /// h2 keeps the budget at half the connection window; a stream holds at most its window
+    /// unread. One stream's window of empty messages, one per frame (the worst any gRPC client
+    /// can frame records), must fit in the budget, so however long back-pressure holds a
+    /// stream, standard clients are never sent `GOAWAY ENHANCE_YOUR_CALM` while a flood of
+    /// tinier frames still is.
+    ///
+    /// # Errors
+    /// A message naming the key at fault.
+    pub fn check(&self) -> Result<(), String> {
+        let stream = self.http2_stream_window_bytes.get();
+        let connection = self.http2_connection_window_bytes.get();
+        for (key, value) in [
+            ("http2_stream_window_bytes", stream),
+            ("http2_connection_window_bytes", connection),
+        ] {
+            if value > MAX_HTTP2_WINDOW {
+                return Err(format!(
+                    "key `limits.{key}`: at most {MAX_HTTP2_WINDOW} (the HTTP/2 maximum)"
+                ));
+            }
+        }
+        if stalled_streams_absorbed(stream, connection) < 1 {
+            let needed = worst_stream_charge(stream) * 2;
+            return Err(format!(
+                "key `limits.http2_connection_window_bytes`: at least {needed} with a stream \
+                 window of {stream}, or one stalled stream of one-message DATA frames could \
+                 exhaust h2's small-frame budget (half the connection window)"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Seconds to an optional duration, 0 meaning "off".
