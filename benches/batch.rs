@@ -70,8 +70,9 @@ fn stream(records: usize, view: pb::AssessmentView) {
         let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .expect("a URL")
             .tcp_nodelay(true)
-            // As `screen --server` connects: BDP-sized HTTP/2 windows for a long stream.
-            .http2_adaptive_window(true);
+            // As `screen --server` connects.
+            .initial_stream_window_size(cramp_cds::limits::CLIENT_STREAM_WINDOW_BYTES)
+            .initial_connection_window_size(cramp_cds::limits::CLIENT_CONNECTION_WINDOW_BYTES);
         let channel = loop {
             if let Ok(channel) = endpoint.connect().await {
                 break channel;

@@ -159,6 +159,10 @@ impl Settings {
             .source(env);
         let settings: Self = builder.add_source(environment).build()?.try_deserialize()?;
         settings.http.check()?;
+        settings
+            .limits
+            .check()
+            .map_err(config::ConfigError::Message)?;
         Ok(settings)
     }
 }
@@ -408,6 +412,32 @@ mod tests {
             let err = chain(&load_env(&[(&var, "0")]).unwrap_err());
             assert!(err.contains(key), "{var}=0: {err}");
         }
+    }
+
+    #[test]
+    fn http2_windows_must_keep_a_stalled_stream_under_h2s_frame_budget() {
+        let s = load_env(&[]).unwrap();
+        assert_eq!(s.limits.http2_stream_window_bytes.get(), 65_536);
+        assert_eq!(s.limits.http2_connection_window_bytes.get(), 16_777_216);
+        assert_eq!(
+            crate::limits::stalled_streams_absorbed(65_536, 16_777_216),
+            2
+        );
+        // 65,536 / 5 frames x 251 = 3,290,108 charged; the budget is half the connection window.
+        load_env(&[("CRAMP__LIMITS__HTTP2_CONNECTION_WINDOW_BYTES", "6580216")]).unwrap();
+        for (key, value) in [
+            ("CRAMP__LIMITS__HTTP2_CONNECTION_WINDOW_BYTES", "6580215"),
+            // hyper's own defaults (1 MiB each): the ratio that cut grpcio streams off.
+            ("CRAMP__LIMITS__HTTP2_CONNECTION_WINDOW_BYTES", "1048576"),
+            ("CRAMP__LIMITS__HTTP2_STREAM_WINDOW_BYTES", "1048576"),
+            ("CRAMP__LIMITS__HTTP2_CONNECTION_WINDOW_BYTES", "2147483648"),
+        ] {
+            let err = chain(&load_env(&[(key, value)]).unwrap_err());
+            assert!(err.contains("limits.http2_"), "{key}={value}: {err}");
+        }
+        let err =
+            chain(&load_env(&[("CRAMP__LIMITS__HTTP2_ADAPTIVE_WINDOW", "true")]).unwrap_err());
+        assert!(err.contains("http2_adaptive_window"), "{err}");
     }
 
     #[test]

@@ -34,6 +34,69 @@ use tonic::Status;
 pub use crate::config::LimitsSettings;
 use crate::status::{self, HttpError};
 
+/// h2's threshold: a DATA frame with a smaller payload is charged `256 - payload` against the
+/// connection's budget until the application reads it.
+const H2_FRAME_CHARGE_THRESHOLD: u64 = 256;
+/// The smallest DATA frame a gRPC message can travel in: the 5-byte prefix of an empty message.
+const SMALLEST_GRPC_FRAME: u64 = 5;
+/// h2's largest window (2^31 - 1); larger values make it panic.
+const MAX_HTTP2_WINDOW: u32 = (1 << 31) - 1;
+
+/// The HTTP/2 windows our own clients (`screen --server`, the batch bench) ask for: the server's
+/// defaults, for the same reason (answers can arrive one small frame each while we write).
+pub const CLIENT_STREAM_WINDOW_BYTES: u32 = 64 * 1024;
+/// See [`CLIENT_STREAM_WINDOW_BYTES`].
+pub const CLIENT_CONNECTION_WINDOW_BYTES: u32 = 16 * 1024 * 1024;
+
+/// What h2 charges at most for one stream's window full of the smallest gRPC frames.
+fn worst_stream_charge(stream_window: u32) -> u64 {
+    u64::from(stream_window).div_ceil(SMALLEST_GRPC_FRAME)
+        * (H2_FRAME_CHARGE_THRESHOLD - SMALLEST_GRPC_FRAME)
+}
+
+/// Streams whose whole window of the smallest gRPC frames (empty messages, one per frame) a
+/// connection can hold unread before h2's budget (half the connection window) runs out.
+#[must_use]
+pub fn stalled_streams_absorbed(stream_window: u32, connection_window: u32) -> u64 {
+    (u64::from(connection_window) / 2) / worst_stream_charge(stream_window).max(1)
+}
+
+impl LimitsSettings {
+    /// Rejects HTTP/2 windows with which one stalled batch stream could be cut off.
+    ///
+    /// h2 keeps the budget at half the connection window; a stream holds at most its window
+    /// unread. One stream's window of empty messages, one per frame (the worst any gRPC client
+    /// can frame records), must fit in the budget, so however long back-pressure holds a
+    /// stream, standard clients are never sent `GOAWAY ENHANCE_YOUR_CALM` while a flood of
+    /// tinier frames still is.
+    ///
+    /// # Errors
+    /// A message naming the key at fault.
+    pub fn check(&self) -> Result<(), String> {
+        let stream = self.http2_stream_window_bytes.get();
+        let connection = self.http2_connection_window_bytes.get();
+        for (key, value) in [
+            ("http2_stream_window_bytes", stream),
+            ("http2_connection_window_bytes", connection),
+        ] {
+            if value > MAX_HTTP2_WINDOW {
+                return Err(format!(
+                    "key `limits.{key}`: at most {MAX_HTTP2_WINDOW} (the HTTP/2 maximum)"
+                ));
+            }
+        }
+        if stalled_streams_absorbed(stream, connection) < 1 {
+            let needed = worst_stream_charge(stream) * 2;
+            return Err(format!(
+                "key `limits.http2_connection_window_bytes`: at least {needed} with a stream \
+                 window of {stream}, or one stalled stream of one-message DATA frames could \
+                 exhaust h2's small-frame budget (half the connection window)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Seconds to an optional duration, 0 meaning "off".
 #[must_use]
 pub const fn seconds_or_off(seconds: u64) -> Option<Duration> {

@@ -278,7 +278,10 @@ impl Application {
             .http2_keepalive_interval(seconds_or_off(limits.http2_keepalive_interval_seconds))
             .http2_keepalive_timeout(seconds_or_off(limits.http2_keepalive_timeout_seconds))
             .max_concurrent_streams(Some(limits.max_concurrent_streams))
-            .http2_adaptive_window(Some(limits.http2_adaptive_window))
+            // Fixed windows, the connection's far larger than a stream's: see
+            // `LimitsSettings::check` (hyper's adaptive window grows both alike).
+            .initial_stream_window_size(limits.http2_stream_window_bytes.get())
+            .initial_connection_window_size(limits.http2_connection_window_bytes.get())
             .http2_max_pending_accept_reset_streams(Some(
                 limits.http2_max_pending_accept_reset_streams,
             ))

@@ -4,7 +4,7 @@
 //! checks to its section with an `impl` block of its own.
 
 use std::{
-    num::{NonZeroU64, NonZeroUsize},
+    num::{NonZeroU32, NonZeroU64, NonZeroUsize},
     path::PathBuf,
 };
 
@@ -54,10 +54,14 @@ pub struct LimitsSettings {
     pub tcp_keepalive_seconds: u64,
     /// Concurrent HTTP/2 streams one gRPC connection may open.
     pub max_concurrent_streams: u32,
-    /// HTTP/2 flow-control windows sized from the measured bandwidth-delay product (BDP pings)
-    /// instead of the fixed 64 KiB: a long `AssessBatch` stream otherwise waits on window
-    /// updates. Memory per stream stays bounded by `batch.window`.
-    pub http2_adaptive_window: bool,
+    /// HTTP/2 receive window of one stream (bytes): what a client may send on a stream ahead of
+    /// what the server has read. While `batch.window` back-pressure holds a batch reader, up to
+    /// this much sits unread in h2 as the client framed it, often one small DATA frame per record.
+    pub http2_stream_window_bytes: NonZeroU32,
+    /// HTTP/2 receive window of a whole connection (bytes). h2 sizes its budget for small DATA
+    /// frames held unread (its RUSTSEC-2026-0258 guard, `GOAWAY ENHANCE_YOUR_CALM`) at half of
+    /// it, so it must be large against the stream window: see [`LimitsSettings::check`].
+    pub http2_connection_window_bytes: NonZeroU32,
     /// HTTP/2 rapid-reset (CVE-2023-44487) guard: streams reset by the client before the server
     /// accepted them that may pile up before the connection is closed with a GOAWAY.
     pub http2_max_pending_accept_reset_streams: usize,

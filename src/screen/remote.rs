@@ -70,9 +70,12 @@ pub(super) async fn run(
             source,
         })?
         .tcp_nodelay(true)
-        // A long stream of answers: windows sized from the measured bandwidth-delay product, not
-        // the fixed 64 KiB, so the server never waits on our window updates.
-        .http2_adaptive_window(true);
+        // While we write, answers arriving one small DATA frame each wait unread in h2, which
+        // charges them against a budget of half the connection window: a connection window far
+        // larger than the stream's keeps a stalled stream under it (adaptive windows grow both
+        // alike, and a stall cut the connection: GOAWAY ENHANCE_YOUR_CALM).
+        .initial_stream_window_size(crate::limits::CLIENT_STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(crate::limits::CLIENT_CONNECTION_WINDOW_BYTES);
     let channel = endpoint
         .connect()
         .await

@@ -6,6 +6,7 @@ mod auth_api;
 mod auth_cds_hooks;
 mod auth_support;
 mod batch;
+mod batch_frames;
 mod batch_logs;
 mod binary;
 mod cds_hooks;
