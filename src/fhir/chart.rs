@@ -407,12 +407,18 @@ fn apply_condition(history: &mut pb::CrampHistory, condition: &Condition, out: &
         condition.clinical_status.as_ref(),
         &["inactive", "remission", "resolved"],
     );
+    let resource = pointer("Condition", condition.id.as_ref());
     let Some(code) = condition.code.as_ref() else {
+        out.not_used(&resource, "has no code");
         return;
     };
-    let resource = pointer("Condition", condition.id.as_ref());
+    let mut known = false;
     for entry in CONDITION_CODES {
-        if !code.has_code(entry.system, &[entry.code]) || (inactive && !entry.history_counts) {
+        if !code.has_code(entry.system, &[entry.code]) {
+            continue;
+        }
+        known = true;
+        if inactive && !entry.history_counts {
             continue;
         }
         let conditions = history
@@ -455,6 +461,14 @@ fn apply_condition(history: &mut pb::CrampHistory, condition: &Condition, out: &
             }
         };
         out.used(format!("conditions.{field}"), &resource);
+    }
+    if !known {
+        // Clinical reference g.1: a chart code the service does not know is unknown, never
+        // "no", and the clinician is told it was not used.
+        out.not_used(
+            &resource,
+            "its code is not one this service reads; the condition was not used",
+        );
     }
 }
 
@@ -812,6 +826,31 @@ mod tests {
             "a resolved clot is still a prior clot"
         );
         assert_eq!(c.thyroid, 0, "a resolved hypothyroidism is not used");
+    }
+
+    #[test]
+    fn a_condition_whose_code_is_not_read_stays_unknown_and_is_named() {
+        let mut history = pb::CrampHistory::default();
+        let mut out = Provenance::default();
+        for condition in [
+            json!({"resourceType": "Condition", "id": "c-unknown",
+                "code": {"coding": [{"system": ICD10CM, "code": "Z99.89"}]}}),
+            json!({"resourceType": "Condition", "id": "c-uncoded"}),
+            json!({"resourceType": "Condition", "id": "c-known",
+                "code": {"coding": [{"system": ICD10CM, "code": "N18.6"}]}}),
+        ] {
+            let condition: Condition = serde_json::from_value(condition).unwrap();
+            apply_condition(&mut history, &condition, &mut out);
+        }
+        let named: Vec<&str> = out.not_used.iter().map(|n| n.resource.as_str()).collect();
+        assert_eq!(named, ["Condition/c-unknown", "Condition/c-uncoded"]);
+        assert!(out.not_used.iter().all(|n| !n.reason.contains("Z99")));
+        let c = history.conditions.unwrap();
+        assert_eq!(c.chronic_kidney_disease, Some(true));
+        assert_eq!(
+            c.hypertension, None,
+            "an unread code is unknown, never 'no'"
+        );
     }
 
     #[test]
