@@ -210,6 +210,13 @@ impl Assessed {
         convert::assessment_to_pb_view(&self.assessment, self.view)
     }
 
+    /// The core assessment, for the EHR doors, which explain it in FHIR and CDS Hooks terms
+    /// straight from the core's types rather than through the wire's numbers.
+    #[must_use]
+    pub fn into_core(self) -> cramp_core::Assessment {
+        self.assessment
+    }
+
     /// The unary answer.
     #[must_use]
     pub fn into_response(self) -> pb::AssessResponse {

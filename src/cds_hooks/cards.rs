@@ -14,21 +14,18 @@
 
 use std::collections::BTreeSet;
 
-use cramp_core::{Flag, Urgency};
+use cramp_core::{
+    Assessment, Citation, Flag, MedicationFinding, MissingInformation, PossibleFlag, RiskFlag,
+    SuggestedWorkup, Urgency, Workup,
+};
 
 use super::model::{Action, Card, Indicator, Link, Source, Suggestion};
-use crate::{
-    fhir::{
-        bundle::{
-            self, flag_of, settling_questions, urgency_display, urgency_of, workup_display,
-            workup_of,
-        },
-        intake::Assessed,
-        link_ids,
-        model::{Coding, Reference},
-        questionnaire::display,
-    },
-    pb,
+use crate::fhir::{
+    bundle::{self, settling_questions, urgency_display, workup_display},
+    intake::Assessed,
+    link_ids,
+    model::{Coding, Reference},
+    questionnaire::display,
 };
 
 /// Longest summary CDS Hooks allows is 139 characters ("<140").
@@ -182,7 +179,7 @@ pub fn cards(assessed: &Assessed, context: &CardContext<'_>) -> Vec<Card> {
         .iter()
         .filter_map(|&group| {
             let urgency = group_flags(assessment, group)
-                .map(|f| urgency_of(f.urgency))
+                .map(|f| f.urgency)
                 .min()
                 .or_else(|| {
                     (group == CardGroup::Medication && !assessment.medication_findings.is_empty())
@@ -199,7 +196,7 @@ pub fn cards(assessed: &Assessed, context: &CardContext<'_>) -> Vec<Card> {
     let asked: BTreeSet<&str> = assessment
         .possible_flags
         .iter()
-        .flat_map(|p| p.settled_by.iter().map(String::as_str))
+        .flat_map(|p| p.settled_by.iter().copied())
         .collect();
     let mut proposed = BTreeSet::new();
     let mut cards: Vec<Card> = planned
@@ -215,12 +212,12 @@ pub fn cards(assessed: &Assessed, context: &CardContext<'_>) -> Vec<Card> {
                 &mut proposed,
                 None,
             )),
-            Planned::Possible(index) => possible_card(
+            Planned::Possible(index) => Some(possible_card(
                 assessed,
                 context,
                 assessment.possible_flags.get(index)?,
                 (i == 0).then_some(&asked),
-            ),
+            )),
         })
         .collect();
     if !assessment.unread_inputs.is_empty() {
@@ -246,7 +243,7 @@ pub fn medication_card(
         return None;
     }
     let urgency = group_flags(assessment, CardGroup::Medication)
-        .map(|f| urgency_of(f.urgency))
+        .map(|f| f.urgency)
         .min()
         .unwrap_or(Urgency::Routine);
     Some(group_card(
@@ -260,14 +257,11 @@ pub fn medication_card(
     ))
 }
 
-fn group_flags(
-    assessment: &pb::Assessment,
-    group: CardGroup,
-) -> impl Iterator<Item = &pb::RiskFlag> {
+fn group_flags(assessment: &Assessment, group: CardGroup) -> impl Iterator<Item = &RiskFlag> {
     assessment
         .flags
         .iter()
-        .filter(move |f| flag_of(f.flag).is_some_and(|flag| CardGroup::of(flag) == group))
+        .filter(move |f| CardGroup::of(f.flag) == group)
 }
 
 /// A value inside markdown inline code, which cannot be broken out of.
@@ -302,11 +296,11 @@ fn evidence_value(value: &str) -> String {
 }
 
 /// The "Would sharpen this" section: every question not already asked elsewhere.
-fn would_sharpen(assessment: &pb::Assessment, asked: &BTreeSet<&str>, detail: &mut String) {
-    let rest: Vec<&pb::MissingInformation> = assessment
+fn would_sharpen(assessment: &Assessment, asked: &BTreeSet<&str>, detail: &mut String) {
+    let rest: Vec<&MissingInformation> = assessment
         .missing_information
         .iter()
-        .filter(|m| !asked.contains(m.field.as_str()))
+        .filter(|m| !asked.contains(m.field))
         .collect();
     if !rest.is_empty() {
         detail.push_str("\n**Would sharpen this:**\n");
@@ -323,12 +317,12 @@ fn group_card(
     group: CardGroup,
     urgency: Urgency,
     first: Option<&BTreeSet<&str>>,
-    proposed: &mut BTreeSet<i32>,
+    proposed: &mut BTreeSet<Workup>,
     only_medicines: Option<&[String]>,
 ) -> Card {
     let assessment = &assessed.assessment;
-    let flags: Vec<&pb::RiskFlag> = group_flags(assessment, group).collect();
-    let findings: Vec<&pb::MedicationFinding> = if group == CardGroup::Medication {
+    let flags: Vec<&RiskFlag> = group_flags(assessment, group).collect();
+    let findings: Vec<&MedicationFinding> = if group == CardGroup::Medication {
         assessment
             .medication_findings
             .iter()
@@ -342,7 +336,7 @@ fn group_card(
         (Some(flag), _) if flags.len() > 1 => {
             format!("{} and {} more", flag.title, flags.len() - 1)
         }
-        (Some(flag), _) => flag.title.clone(),
+        (Some(flag), _) => flag.title.to_owned(),
         (None, Some(_)) => "Medicine possibly contributing to cramps".to_owned(),
         (None, None) => group.display().to_owned(),
     };
@@ -353,7 +347,7 @@ fn group_card(
 
     let mut detail = String::from("**Why:**\n");
     for flag in &flags {
-        let level = urgency_display(urgency_of(flag.urgency));
+        let level = urgency_display(flag.urgency);
         detail.push_str(&format!(
             "- **{}** ({level}): {}\n",
             flag.title, flag.rationale
@@ -361,9 +355,7 @@ fn group_card(
         push_evidence(assessed, flag, &mut detail);
     }
     for finding in &findings {
-        let class = pb::DrugClass::try_from(finding.drug_class)
-            .map(|c| display(c.as_str_name().trim_start_matches("DRUG_CLASS_")))
-            .unwrap_or_default();
+        let class = display(finding.drug_class.name().trim_start_matches("DRUG_CLASS_"));
         let pointer = assessed
             .medication_pointer(&finding.input_name)
             .map(|p| format!(" ({})", code_span(p)))
@@ -382,7 +374,7 @@ fn group_card(
             finding.advice
         ));
     }
-    let workups: Vec<&pb::SuggestedWorkup> = assessment
+    let workups: Vec<&SuggestedWorkup> = assessment
         .workups
         .iter()
         .filter(|w| flags.iter().any(|f| w.for_flags.contains(&f.flag)))
@@ -390,9 +382,7 @@ fn group_card(
     if !workups.is_empty() {
         detail.push_str("\n**Suggested next steps:**\n");
         for workup in &workups {
-            let name = workup_of(workup.workup)
-                .map(workup_display)
-                .unwrap_or_default();
+            let name = workup_display(workup.workup);
             // Most rationales already open with the workup's name.
             if workup.rationale.starts_with(&name) {
                 detail.push_str(&format!("- {}\n", workup.rationale));
@@ -436,7 +426,7 @@ fn group_card(
                 bundle::workup_reason(assessment, w),
                 None,
             )?;
-            let name = workup_of(w.workup).map(workup_display).unwrap_or_default();
+            let name = workup_display(w.workup);
             Some(Suggestion {
                 label: format!("Propose {name}"),
                 uuid: (context.uuid)(),
@@ -468,7 +458,7 @@ fn group_card(
     }
 }
 
-fn source(assessment: &pb::Assessment, context: &CardContext<'_>, group: CardGroup) -> Source {
+fn source(assessment: &Assessment, context: &CardContext<'_>, group: CardGroup) -> Source {
     Source {
         label: format!(
             "cramp-cds leg-cramp rules, knowledge base v{}",
@@ -500,13 +490,13 @@ fn override_reasons(base_url: &str) -> Vec<Coding> {
 }
 
 /// Citation links (https only, each once) and the About page, which explains the logic.
-fn links<'a>(citations: impl Iterator<Item = &'a pb::Citation>, base_url: &str) -> Vec<Link> {
+fn links<'a>(citations: impl Iterator<Item = &'a Citation>, base_url: &str) -> Vec<Link> {
     let mut seen = BTreeSet::new();
     let mut links: Vec<Link> = citations
-        .filter(|c| c.url.starts_with("https://") && seen.insert(c.url.clone()))
+        .filter(|c| c.url.starts_with("https://") && seen.insert(c.url))
         .map(|c| Link {
             label: truncate(&format!("Evidence: {}", c.title), 120),
-            url: c.url.clone(),
+            url: c.url.to_owned(),
             kind: "absolute",
         })
         .collect();
@@ -519,7 +509,7 @@ fn links<'a>(citations: impl Iterator<Item = &'a pb::Citation>, base_url: &str) 
 }
 
 /// The evidence lines of a flag: field, value as a clinician reads it, and where it came from.
-fn push_evidence(assessed: &Assessed, flag: &pb::RiskFlag, detail: &mut String) {
+fn push_evidence(assessed: &Assessed, flag: &RiskFlag, detail: &mut String) {
     for evidence in &flag.evidence {
         let pointer = assessed
             .pointer(&evidence.field)
@@ -535,20 +525,20 @@ fn push_evidence(assessed: &Assessed, flag: &pb::RiskFlag, detail: &mut String) 
 
 /// The warning card of a red flag that cannot be excluded: its title, the specific signs present,
 /// the questions that would settle it (with why they matter), the care it would need if
-/// established, and its rule. `None` for a wire value without its flag.
+/// established, and its rule.
 fn possible_card(
     assessed: &Assessed,
     context: &CardContext<'_>,
-    possible: &pb::PossibleRiskFlag,
+    possible: &PossibleFlag,
     first: Option<&BTreeSet<&str>>,
-) -> Option<Card> {
+) -> Card {
     let assessment = &assessed.assessment;
-    let flag = possible.flag.as_ref()?;
-    let group = flag_of(flag.flag).map_or(CardGroup::RedFlags, CardGroup::of);
+    let flag = &possible.risk;
+    let group = CardGroup::of(flag.flag);
     let questions = settling_questions(assessment, &possible.settled_by);
-    let summary = possible_summary(&flag.title, &questions);
+    let summary = possible_summary(flag.title, &questions);
 
-    let would_need = urgency_of(flag.urgency);
+    let would_need = flag.urgency;
     let mut detail = format!(
         "**Why:** {} cannot be excluded: it is not established by the answers given, but a specific sign is present and the questions below are unanswered. If established: {} ({}).\n- **{}**: {}\n",
         flag.title,
@@ -563,7 +553,7 @@ fn possible_card(
         let why = assessment
             .missing_information
             .iter()
-            .find(|m| &m.field == field)
+            .find(|m| m.field == *field)
             .map(|m| format!(" ({})", m.why))
             .unwrap_or_default();
         detail.push_str(&format!("- {question}{why}\n"));
@@ -576,7 +566,7 @@ fn possible_card(
         "\n**Rule (not established):** {} v{}; knowledge base {}.",
         flag.rule_id, flag.rule_version, assessment.knowledge_base_version
     ));
-    Some(Card {
+    Card {
         uuid: (context.uuid)(),
         summary,
         detail,
@@ -588,7 +578,7 @@ fn possible_card(
         selection_behavior: None,
         override_reasons: override_reasons(context.base_url),
         links: links(flag.citations.iter(), context.base_url),
-    })
+    }
 }
 
 /// "{title} cannot be excluded: ask …", with as many questions as fit below 140 characters and a

@@ -9,7 +9,7 @@
 //! so a clinician can review the basis of each flag. What could not be read is a `note`.
 //! ServiceRequests are the CDS Hooks suggestions' resources too.
 
-use cramp_core::{Flag, Urgency, Workup};
+use cramp_core::{Assessment, RiskFlag, SuggestedWorkup, Urgency, Workup};
 use serde::Serialize;
 
 use super::{
@@ -20,7 +20,6 @@ use super::{
     questionnaire::display,
     questionnaire_response::ResponseStatus,
 };
-use crate::pb;
 
 /// HL7's risk-probability code system (`qualitativeRisk`).
 pub const RISK_PROBABILITY: &str = "http://terminology.hl7.org/CodeSystem/risk-probability";
@@ -132,32 +131,6 @@ pub struct Bundle {
     entry: Vec<Entry>,
 }
 
-/// The core's value for a wire enum number.
-#[must_use]
-pub fn urgency_of(number: i32) -> Urgency {
-    pb::Urgency::try_from(number)
-        .ok()
-        .and_then(|u| Urgency::from_name(u.as_str_name()))
-        // An assessment always names an urgency; self-care is the floor if it ever did not.
-        .unwrap_or(Urgency::SelfCare)
-}
-
-/// The core flag for a wire number.
-#[must_use]
-pub fn flag_of(number: i32) -> Option<Flag> {
-    pb::Flag::try_from(number)
-        .ok()
-        .and_then(|f| Flag::from_name(f.as_str_name()))
-}
-
-/// The core workup for a wire number.
-#[must_use]
-pub fn workup_of(number: i32) -> Option<Workup> {
-    pb::Workup::try_from(number)
-        .ok()
-        .and_then(|w| Workup::from_name(w.as_str_name()))
-}
-
 /// "Ankle brachial index" for `WORKUP_ANKLE_BRACHIAL_INDEX`.
 #[must_use]
 pub fn workup_display(workup: Workup) -> String {
@@ -167,12 +140,12 @@ pub fn workup_display(workup: Workup) -> String {
 /// The orderable codings of a workup: LOINC for labs, CPT for procedures. Workups without one
 /// (referrals, reviews, emergency care, examinations) are advice, not orders.
 #[must_use]
-pub fn orderable_codings(workup: &pb::SuggestedWorkup) -> Vec<Coding> {
+pub fn orderable_codings(workup: &SuggestedWorkup) -> Vec<Coding> {
     workup
         .codings
         .iter()
         .filter(|c| c.system == LOINC || c.system == CPT)
-        .map(|c| Coding::new(&c.system, &c.code, &c.display))
+        .map(|c| Coding::new(c.system, c.code, c.display))
         .collect()
 }
 
@@ -223,15 +196,15 @@ pub fn urgency_display(urgency: Urgency) -> String {
 /// The questions that would settle a possible red flag, most decisive first: the assessment's own
 /// question for each field, or the Questionnaire's item text when it asked none.
 #[must_use]
-pub fn settling_questions(assessment: &pb::Assessment, settled_by: &[String]) -> Vec<String> {
+pub fn settling_questions(assessment: &Assessment, settled_by: &[&str]) -> Vec<String> {
     settled_by
         .iter()
         .map(|field| {
             assessment
                 .missing_information
                 .iter()
-                .find(|m| &m.field == field)
-                .map(|m| m.question.clone())
+                .find(|m| m.field == *field)
+                .map(|m| m.question.to_owned())
                 .or_else(|| link_ids::item(field).map(|i| i.text.to_owned()))
                 .unwrap_or_else(|| display(field.rsplit('.').next().unwrap_or(field)))
         })
@@ -240,14 +213,14 @@ pub fn settling_questions(assessment: &pb::Assessment, settled_by: &[String]) ->
 
 /// The prediction for a flag at a certainty; a possible flag's rationale says what would settle it.
 fn prediction(
-    assessment: &pb::Assessment,
-    flag: &pb::RiskFlag,
+    assessment: &Assessment,
+    flag: &RiskFlag,
     certainty: Certainty,
-    settled_by: &[String],
+    settled_by: &[&str],
     flag_system: &str,
 ) -> Prediction {
-    let name = flag_of(flag.flag).map_or("FLAG_UNSPECIFIED", Flag::name);
-    let urgency = urgency_display(urgency_of(flag.urgency));
+    let name = flag.flag.name();
+    let urgency = urgency_display(flag.urgency);
     let rationale = match certainty {
         Certainty::Established => format!(
             "{} Urgency: {urgency}. (rule {} {})",
@@ -263,8 +236,8 @@ fn prediction(
     };
     Prediction {
         outcome: CodeableConcept {
-            coding: vec![Coding::new(flag_system, name, &flag.title)],
-            text: Some(flag.title.clone()),
+            coding: vec![Coding::new(flag_system, name, flag.title)],
+            text: Some(flag.title.to_owned()),
         },
         qualitative_risk: qualitative_risk(certainty),
         rationale,
@@ -283,14 +256,14 @@ const fn priority(urgency: Urgency) -> &'static str {
 /// A draft/proposal ServiceRequest for `workup`, or `None` when it has no orderable code.
 #[must_use]
 pub fn service_request(
-    workup: &pb::SuggestedWorkup,
+    workup: &SuggestedWorkup,
     subject: Reference,
     reason: Option<Reference>,
     reason_text: String,
     authored_on: Option<String>,
 ) -> Option<ServiceRequest> {
     let codings = orderable_codings(workup);
-    let kind = workup_of(workup.workup)?;
+    let kind = workup.workup;
     if codings.is_empty() {
         return None;
     }
@@ -298,7 +271,7 @@ pub fn service_request(
         resource_type: "ServiceRequest",
         status: "draft",
         intent: "proposal",
-        priority: priority(urgency_of(workup.urgency)),
+        priority: priority(workup.urgency),
         code: CodeableConcept {
             coding: codings,
             text: Some(workup_display(kind)),
@@ -316,7 +289,7 @@ pub fn service_request(
 
 /// The names of the flags that asked for `workup`, for a human-readable reason.
 #[must_use]
-pub fn workup_reason(assessment: &pb::Assessment, workup: &pb::SuggestedWorkup) -> String {
+pub fn workup_reason(assessment: &Assessment, workup: &SuggestedWorkup) -> String {
     let titles: Vec<String> = assessment
         .flags
         .iter()
@@ -379,7 +352,7 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
         method: CodeableConcept {
             coding: vec![Coding {
                 system: Some(format!("{}/CodeSystem/cramp-ruleset", context.fhir_base)),
-                version: Some(assessment.knowledge_base_version.clone()),
+                version: Some(assessment.knowledge_base_version.to_owned()),
                 code: Some("cramp-cds-rules".into()),
                 display: Some("cramp-cds leg-cramp rules".into()),
             }],
@@ -396,15 +369,14 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
             .flags
             .iter()
             .map(|f| prediction(assessment, f, Certainty::Established, &[], &flag_system))
-            .chain(assessment.possible_flags.iter().filter_map(|p| {
-                let flag = p.flag.as_ref()?;
-                Some(prediction(
+            .chain(assessment.possible_flags.iter().map(|p| {
+                prediction(
                     assessment,
-                    flag,
+                    &p.risk,
                     Certainty::Possible,
                     &p.settled_by,
                     &flag_system,
-                ))
+                )
             }))
             .collect(),
         mitigation: assessment.urgency_rationale.clone(),
@@ -436,9 +408,7 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
                 || Reference::display(finding.input_name.clone()),
                 Reference::to,
             );
-        let class = pb::DrugClass::try_from(finding.drug_class)
-            .map(|c| display(c.as_str_name().trim_start_matches("DRUG_CLASS_")))
-            .unwrap_or_default();
+        let class = display(finding.drug_class.name().trim_start_matches("DRUG_CLASS_"));
         entry.push(Entry {
             full_url: format!("urn:uuid:{}", (context.uuid)()),
             resource: Resource::DetectedIssue(Box::new(DetectedIssue {
@@ -455,9 +425,9 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
                     .citations
                     .iter()
                     .find(|c| c.url.starts_with("https://"))
-                    .map(|c| c.url.clone()),
+                    .map(|c| c.url.to_owned()),
                 mitigation: vec![Mitigation {
-                    action: CodeableConcept::text(finding.advice.clone()),
+                    action: CodeableConcept::text(finding.advice),
                 }],
             })),
         });
@@ -475,79 +445,82 @@ pub(crate) mod tests {
     use super::*;
     use crate::fhir::chart::Provenance;
     use crate::fhir::intake::Intake;
+    use crate::pb;
+    use cramp_core::Flag;
 
     /// An assessment with one established flag, one red flag that cannot be excluded and one
     /// unread answer, built by hand so the writers can be tested whatever the rules fire.
     pub(crate) fn assessed_with_a_possible_flag() -> Assessed {
-        let citation = pb::Citation {
-            title: "Acute limb ischaemia".into(),
-            source: "Test".into(),
-            url: "https://example.org/ali".into(),
-            key: "S22".into(),
+        let citation = cramp_core::Citation {
+            title: "Acute limb ischaemia",
+            source: "Test",
+            url: "https://example.org/ali",
+            key: "S22",
         };
-        let possible = pb::RiskFlag {
-            flag: pb::Flag::AcuteLimbIschemia as i32,
-            urgency: pb::Urgency::Emergency as i32,
-            title: "Possible acute limb ischemia".into(),
+        let possible = RiskFlag {
+            flag: Flag::AcuteLimbIschemia,
+            urgency: Urgency::Emergency,
+            title: "Possible acute limb ischemia",
             rationale: "A cold foot with absent pulses can be an acute arterial occlusion.".into(),
             evidence: vec![
-                pb::Evidence {
+                cramp_core::Evidence {
                     field: "symptoms.cold_feet".into(),
                     value: "true".into(),
                 },
-                pb::Evidence {
+                cramp_core::Evidence {
                     field: "findings.foot_pulses".into(),
                     value: "PULSES_ABSENT".into(),
                 },
             ],
-            rule_id: "red_flags.acute_limb_ischemia".into(),
-            rule_version: "2.0.0".into(),
+            rule_id: "red_flags.acute_limb_ischemia",
+            rule_version: "2.0.0",
             citations: vec![citation],
-            ..Default::default()
+            codings: Vec::new(),
         };
-        let established = pb::RiskFlag {
-            flag: pb::Flag::PadPattern as i32,
-            urgency: pb::Urgency::Routine as i32,
-            title: "Exertional leg pain pattern".into(),
+        let established = RiskFlag {
+            flag: Flag::PadPattern,
+            urgency: Urgency::Routine,
+            title: "Exertional leg pain pattern",
             rationale: "Calf pain on walking relieved by rest fits claudication.".into(),
-            evidence: vec![pb::Evidence {
+            evidence: vec![cramp_core::Evidence {
                 field: "cramps.relief_on_standing_still".into(),
                 value: "RELIEF_WITHIN_10_MINUTES".into(),
             }],
-            rule_id: "vascular.pad_pattern".into(),
-            rule_version: "1.0.0".into(),
-            ..Default::default()
+            rule_id: "vascular.pad_pattern",
+            rule_version: "1.0.0",
+            citations: Vec::new(),
+            codings: Vec::new(),
         };
-        let missing = |field: &str, question: &str| pb::MissingInformation {
-            field: field.into(),
-            question: question.into(),
-            why: format!("it decides {field}"),
+        let missing = |field, question, why| cramp_core::MissingInformation {
+            field,
+            question,
+            why,
         };
-        let assessment = pb::Assessment {
-            urgency: pb::Urgency::Urgent as i32,
+        let assessment = Assessment {
+            urgency: Urgency::Urgent,
             urgency_rationale: "A red flag cannot be excluded.".into(),
             flags: vec![established],
-            possible_flags: vec![pb::PossibleRiskFlag {
-                flag: Some(possible),
-                settled_by: vec![
-                    "cramps.persistent_pain".into(),
-                    "symptoms.foot_pale_or_blue".into(),
-                ],
+            medication_findings: Vec::new(),
+            workups: Vec::new(),
+            self_care: Vec::new(),
+            possible_flags: vec![cramp_core::PossibleFlag {
+                risk: possible,
+                settled_by: vec!["cramps.persistent_pain", "symptoms.foot_pale_or_blue"],
             }],
             missing_information: vec![
                 missing(
                     "cramps.persistent_pain",
                     "Is the pain constant, even at rest?",
+                    "it decides cramps.persistent_pain",
                 ),
-                missing("symptoms.fever", "Any fever?"),
+                missing("symptoms.fever", "Any fever?", "it decides symptoms.fever"),
             ],
-            unread_inputs: vec![pb::UnreadInput {
+            unread_inputs: vec![cramp_core::UnreadInput {
                 item: "QuestionnaireResponse/qr-1#linkId=symptoms.numbness".into(),
                 reason: "the answer is not a yes/no (valueBoolean) answer; treated as unknown"
                     .into(),
             }],
-            knowledge_base_version: "2.0.0".into(),
-            ..Default::default()
+            knowledge_base_version: "2.0.0",
         };
         let mut provenance = Provenance::default();
         for field in [

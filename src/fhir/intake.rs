@@ -23,8 +23,8 @@ use crate::{convert, pb};
 /// it was made from (reached through `Deref`, so `assessed.history` reads the intake's history).
 #[derive(Clone)]
 pub struct Assessed {
-    /// The assessment, as every door returns it.
-    pub assessment: pb::Assessment,
+    /// The core assessment every door renders: the writers read its enums, not wire numbers.
+    pub assessment: cramp_core::Assessment,
     /// What was assessed and where each part came from.
     pub intake: Intake,
 }
@@ -82,7 +82,7 @@ pub struct Intake {
     /// The patient, as the questionnaire's subject names it.
     pub subject: Option<Reference>,
     /// Answers and chart entries not read (unknown to the rules), added to the assessment.
-    pub unread: Vec<pb::UnreadInput>,
+    pub unread: Vec<UnreadInput>,
 }
 
 impl std::fmt::Debug for Intake {
@@ -105,7 +105,7 @@ impl Intake {
 
     /// The assessment of [`Intake::history`], with its explanation.
     #[must_use]
-    pub fn assessed(self, mut assessment: pb::Assessment) -> Assessed {
+    pub fn assessed(self, mut assessment: cramp_core::Assessment) -> Assessed {
         assessment.unread_inputs.extend(self.unread.iter().cloned());
         Assessed {
             assessment,
@@ -151,15 +151,15 @@ fn unread_inputs<'a>(
     response: &'a QuestionnaireResponse,
     answers: &'a [UnreadInput],
     chart: &'a [chart::NotUsed],
-) -> impl Iterator<Item = pb::UnreadInput> + 'a {
+) -> impl Iterator<Item = UnreadInput> + 'a {
     answers
         .iter()
-        .map(|u| pb::UnreadInput {
+        .map(|u| UnreadInput {
             // Where the answer is, like a chart entry's resource: the pointer names the linkId.
             item: answer_pointer(response, &u.item),
             reason: u.reason.clone(),
         })
-        .chain(chart.iter().map(|n| pb::UnreadInput {
+        .chain(chart.iter().map(|n| UnreadInput {
             item: n.resource.clone(),
             reason: n.reason.clone(),
         }))

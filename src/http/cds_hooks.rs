@@ -122,7 +122,7 @@ pub async fn call(
                     .collect(),
             )
         })?;
-    let assessed = intake.assessed(assessed.to_pb());
+    let assessed = intake.assessed(assessed.into_core());
     let uuid = || uuid::Uuid::new_v4().to_string();
     let context = cards::CardContext {
         base_url: &state.settings.base_url,

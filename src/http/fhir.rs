@@ -82,7 +82,7 @@ pub async fn cramp_assess(
         .assessor
         .assess_translated(&call, read, 0)
         .map_err(|err| HttpError::Invalid(err.violations().to_vec()))?;
-    let assessed = intake.assessed(assessed.to_pb());
+    let assessed = intake.assessed(assessed.into_core());
     let fhir_base = state.url("/fhir");
     let uuid = || uuid::Uuid::new_v4().to_string();
     let now_text = now.format(&Rfc3339).unwrap_or_default();
