@@ -6,10 +6,11 @@
 //! The core's tests build it from a core [`Assessment`]; the server's tests build it from the
 //! answers of the real doors (with the `test-support` feature), so both judge a case alike.
 //!
-//! Under `cargo test -p cramp-core` the golden rule cases of `crates/cramp-core/tests/data/rules/*.json`
-//! and the public vignettes of `tests/data/vignettes/*.json` run in the core alone, read from
-//! their proto3 JSON through the core's own field table: in seconds, and a field path that is not
-//! in the intake schema fails here.
+//! Under `cargo test -p cramp-core` the golden rule cases of
+//! `crates/cramp-core/tests/data/rules/*.json` and the public vignettes of
+//! `tests/data/vignettes/*.json` run in the core alone, read from their proto3 JSON through the
+//! core's own field table: in seconds, and a field path that is not in the intake schema fails
+//! here.
 
 #[cfg(test)]
 use std::path::{Path, PathBuf};
