@@ -13,6 +13,8 @@
 //! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment), every section.
 //! - [`fhir`]: the intake Questionnaire, QuestionnaireResponse and chart mapping, the Bundle.
 //! - [`cds_hooks`]: CDS Hooks 2.0.1 services, model and cards (one per flag group).
+//! - [`report`]: the worklist and HTML report read back from `screen` outputs, and the templates
+//!   `/about` shares.
 //! - [`status`]: the one table of gRPC statuses and their reasons, and [`status::HttpError`].
 //! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
 //! - [`telemetry`]: structured logs, OpenTelemetry traces and metrics (OTLP, Prometheus `/metrics`);
@@ -41,6 +43,7 @@ pub mod fhir;
 pub mod grpc;
 pub mod http;
 pub mod limits;
+pub mod report;
 pub mod request_id;
 pub mod screen;
 pub mod server;

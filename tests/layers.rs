@@ -24,8 +24,9 @@ const LAYERS: &[&[&str]] = &[
     &["caller", "request_id", "config"],
     // EHR mapping over core and wire types: FHIR resources, the intake Questionnaire.
     &["fhir"],
-    // CDS Hooks model and cards; the one table of gRPC statuses and HTTP errors.
-    &["cds_hooks", "status"],
+    // CDS Hooks model and cards; the one table of gRPC statuses and HTTP errors; the screening
+    // worklist and report (and the page templates `/about` shares), read from output files.
+    &["cds_hooks", "status", "report"],
     // Edge concerns and observability, each standing alone.
     &["audit", "telemetry", "tls", "auth", "limits"],
     // The one assessor.
