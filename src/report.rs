@@ -95,7 +95,9 @@ pub enum ReportError {
     #[error("nothing to write: give --worklist FILE, --report FILE or both")]
     NothingToWrite,
     /// The worklist and the report need a file of NDJSON records to read back.
-    #[error("--worklist and --report read the output back: they need an NDJSON output file, not {0}")]
+    #[error(
+        "--worklist and --report read the output back: they need an NDJSON output file, not {0}"
+    )]
     NeedsNdjsonFile(&'static str),
 }
 
@@ -237,19 +239,30 @@ mod tests {
 
     #[test]
     fn shards_are_ordered_by_their_number_not_by_the_glob() {
-        let given: Vec<PathBuf> = ["out/shard-10.ndjson", "out/shard-2.ndjson", "out/shard-0.ndjson"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
+        let given: Vec<PathBuf> = [
+            "out/shard-10.ndjson",
+            "out/shard-2.ndjson",
+            "out/shard-0.ndjson",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
         let ordered: Vec<String> = shard_order(&given)
             .iter()
             .map(|p| p.display().to_string())
             .collect();
         assert_eq!(
             ordered,
-            ["out/shard-0.ndjson", "out/shard-2.ndjson", "out/shard-10.ndjson"]
+            [
+                "out/shard-0.ndjson",
+                "out/shard-2.ndjson",
+                "out/shard-10.ndjson"
+            ]
         );
-        let unnumbered: Vec<PathBuf> = ["b.ndjson", "a-1.ndjson"].iter().map(PathBuf::from).collect();
+        let unnumbered: Vec<PathBuf> = ["b.ndjson", "a-1.ndjson"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
         assert_eq!(shard_order(&unnumbered), unnumbered);
     }
 }

@@ -168,7 +168,9 @@ pub async fn about(state: State, headers: HeaderMap) -> Response {
         .is_some_and(|a| a.contains("text/html"));
     if wants_html {
         match html(&doc) {
-            Ok(page) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response(),
+            Ok(page) => {
+                ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+            }
             // A template bug (the tests render the page): the same facts as JSON beat an error.
             Err(err) => {
                 tracing::error!(error = %err, "the about page cannot be rendered; answering JSON");

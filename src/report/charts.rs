@@ -200,12 +200,23 @@ mod tests {
     #[test]
     fn charts_are_svg_with_a_title_and_a_description_naming_every_bar() {
         let chart = bar_chart("urgency", "Records by urgency", &bars()).unwrap();
-        assert!(chart.svg.starts_with("<svg role=\"img\""), "{}", &chart.svg[..80]);
-        assert!(chart.svg.contains("<title id=\"urgency-title\">Records by urgency</title>"));
+        assert!(
+            chart.svg.starts_with("<svg role=\"img\""),
+            "{}",
+            &chart.svg[..80]
+        );
+        assert!(
+            chart
+                .svg
+                .contains("<title id=\"urgency-title\">Records by urgency</title>")
+        );
         assert!(chart.description.contains("Emergency 3"));
         assert!(chart.description.contains("in one line 120"));
         assert!(chart.svg.contains("\nEmergency\n"), "labels are drawn");
-        assert!(chart.svg.contains('…'), "long labels are shortened in the drawing");
+        assert!(
+            chart.svg.contains('…'),
+            "long labels are shortened in the drawing"
+        );
         assert_eq!(chart.rows.len(), 2);
     }
 

@@ -128,7 +128,11 @@ pub fn report(contents: &Contents, facts: &RunFacts) -> Result<String, ReportErr
                         .map(|(d, c)| (titles::drug_class(*d), *c)),
                 ),
             )?,
-            charts::bar_chart("errors", "Records not assessed, by reason", &error_bars(contents))?,
+            charts::bar_chart(
+                "errors",
+                "Records not assessed, by reason",
+                &error_bars(contents),
+            )?,
         ],
         worklist: &contents.worklist,
     };

@@ -131,7 +131,8 @@ impl Reader {
         let t = &mut self.tally;
         *t.urgency.entry(urgency).or_default() += 1;
         t.kb_versions.insert(assessment.knowledge_base_version);
-        t.lexicon_versions.insert(assessment.medication_lexicon_version);
+        t.lexicon_versions
+            .insert(assessment.medication_lexicon_version);
         let mut flags = Vec::with_capacity(assessment.flags.len());
         for f in &assessment.flags {
             let flag = code(f.flag.as_deref(), Flag::from_name, "flag")?;

@@ -177,7 +177,11 @@ pub fn write_csv(rows: &[Row], out: &mut impl Write) -> io::Result<()> {
             &row.urgency,
             &row.flags.join(" | "),
             &row.workups.join(" | "),
-            &row.ask.iter().map(Ask::text).collect::<Vec<_>>().join(" | "),
+            &row.ask
+                .iter()
+                .map(Ask::text)
+                .collect::<Vec<_>>()
+                .join(" | "),
             &row.errors.join(" | "),
         ])?;
     }
@@ -244,11 +248,18 @@ mod tests {
         assert_eq!(row.flags, ["Possible deep vein thrombosis"]);
         assert_eq!(row.workups.len(), FIRST_WORKUPS + 1);
         assert_eq!(row.workups[3], "+2 more");
-        assert!(row.ask[0].text().ends_with("cannot be excluded: ask Any chest pain?"));
+        assert!(
+            row.ask[0]
+                .text()
+                .ends_with("cannot be excluded: ask Any chest pain?")
+        );
         let mut out = Vec::new();
         write_csv(&[row], &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("rank,record_id,urgency,flags,first_workups,ask,errors\n"));
-        assert!(!text.contains("FLAG_") && !text.contains("WORKUP_"), "{text}");
+        assert!(
+            !text.contains("FLAG_") && !text.contains("WORKUP_"),
+            "{text}"
+        );
     }
 }
