@@ -200,7 +200,11 @@ pub fn main(args: &ReportArgs) -> ExitCode {
     let paths = shard_order(&args.from);
     let facts = RunFacts {
         inputs: paths.iter().map(|p| p.display().to_string()).collect(),
-        inputs_are: "merged outputs",
+        inputs_are: if paths.len() > 1 {
+            "merged outputs"
+        } else {
+            "output"
+        },
         took: None,
         resumed: None,
     };
