@@ -338,3 +338,58 @@ struct LineViolation {
     #[serde(default)]
     description: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::fhir::link_ids;
+
+    fn read(text: &str) -> Result<Contents, ReportError> {
+        let mut reader = Reader::default();
+        reader.read(text.as_bytes(), &PathBuf::from("out.ndjson"))?;
+        Ok(reader.finish())
+    }
+
+    #[test]
+    fn a_basic_view_record_asks_the_questionnaire_s_questions() {
+        let field = "symptoms.leg_swelling";
+        let line = format!(
+            r#"{{"record_id":"b1","assessment":{{"urgency":"URGENCY_URGENT","flags":[{{"flag":"FLAG_THYROID_RELATED","evidence":[{{"field":"x","value":"zzq-answer"}}]}}],"possible_flags":[{{"flag":{{"flag":"FLAG_DVT_SUSPECTED"}},"settled_by":["{field}"]}}],"missing_information":[{{"field":"{field}"}}],"medication_findings":[{{"input_name":"zzq-med","drug_class":"DRUG_CLASS_STATIN"}},{{"input_name":"zzq-other","drug_class":"DRUG_CLASS_STATIN"}}],"knowledge_base_version":"2.0.0"}}}}"#
+        );
+        let contents = read(&format!("\n{line}\n\n")).unwrap();
+        let row = &contents.worklist[0];
+        let question = link_ids::item(field).unwrap().text;
+        assert_eq!(row.ask[0].questions, [question]);
+        assert_eq!(row.ask[0].flag, "Possible deep vein thrombosis");
+        assert_eq!(contents.tally.records, 1);
+        assert_eq!(
+            contents.tally.drug_classes[&DrugClass::Statin],
+            1,
+            "per record"
+        );
+        assert_eq!(contents.tally.possible[&Flag::DvtSuspected], 1);
+        assert!(!format!("{row:?}").contains("zzq"));
+    }
+
+    #[test]
+    fn lines_that_are_not_screen_records_are_named_without_their_content() {
+        for (text, problem) in [
+            (
+                "{\"record_id\":\"x\"}\n",
+                "neither an assessment nor an error",
+            ),
+            ("zzq-not-json\n", "column 1"),
+            (
+                "{\"record_id\":\"x\",\"assessment\":{\"urgency\":\"URGENCY_ZZQ\"}}\n",
+                "unknown urgency",
+            ),
+        ] {
+            let err = read(text).unwrap_err().to_string();
+            assert!(err.starts_with("line 1 of `out.ndjson`"), "{err}");
+            assert!(err.contains(problem), "{err}");
+            assert!(!err.contains("zzq-not-json"), "{err}");
+        }
+    }
+}
