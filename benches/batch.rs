@@ -196,6 +196,8 @@ fn screen_once(records: usize, input: &Path, dir: &Path, view: View) -> Duration
         quiet: true,
         summary: None,
         view: Some(view),
+        worklist: None,
+        report: None,
     };
     let started = Instant::now();
     let outcome = screen::run(&args).expect("screen runs");

@@ -63,6 +63,9 @@ pub enum Command {
     /// Exit status: 0 every record answered (error answers included), 1 the run failed (the
     /// output is a valid prefix; --resume continues it), 130 interrupted by Ctrl-C.
     Screen(crate::screen::ScreenArgs),
+    /// Merge `screen` outputs (shards in index order) into one worklist (CSV) and one report
+    /// (self-contained HTML).
+    Report(crate::report::ReportArgs),
 }
 
 /// Options of `serve`.

@@ -14,6 +14,8 @@
 //! - [`caller`]: the authenticated identity both doors hand to handlers and the audit trail.
 //! - [`request_id`]: the request id bound and its loggable form.
 //! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment), every section.
+//! - [`report`]: the worklist and HTML report read back from `screen` outputs, and the templates
+//!   `/about` shares.
 //! - [`status`]: the one table of gRPC statuses and their reasons, and [`status::HttpError`].
 //! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
 //! - [`telemetry`]: structured logs, OpenTelemetry traces and metrics (OTLP, Prometheus `/metrics`);
@@ -41,6 +43,7 @@ pub mod config;
 pub mod grpc;
 pub mod http;
 pub mod limits;
+pub mod report;
 pub mod request_id;
 pub mod screen;
 pub mod server;

@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Some(Command::Kb(args)) => cli::kb(&args, &mut io::stdout().lock()),
         Some(Command::Screen(args)) => return Ok(cramp_cds::screen::main(&args)),
+        Some(Command::Report(args)) => return Ok(cramp_cds::report::main(&args)),
     };
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),

@@ -78,6 +78,14 @@ pub struct ScreenArgs {
     /// only, so a CSV output always uses the cheaper basic view [default: full].
     #[arg(long, value_enum)]
     pub view: Option<View>,
+    /// Also write the worklist (CSV): every record that needs action, most urgent first. Read
+    /// back from the output file when the run completes (so it needs an NDJSON output file).
+    #[arg(long, value_name = "FILE")]
+    pub worklist: Option<PathBuf>,
+    /// Also write the report (self-contained HTML: worklist, charts, the run's facts), read
+    /// back from the output file like `--worklist`.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// The `--view` of `screen`: `cramp.v1.AssessmentView`.
@@ -175,6 +183,9 @@ pub enum ScreenError {
     /// The async runtime or the signal handler cannot start.
     #[error("cannot start the runtime")]
     Runtime(#[source] io::Error),
+    /// The worklist or the report cannot be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// A bug: the pipeline broke its own invariant.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -242,6 +253,10 @@ pub fn run(args: &ScreenArgs) -> Result<Outcome, ScreenError> {
         path: args.output.clone(),
         source,
     };
+    let reporting = args.worklist.is_some() || args.report.is_some();
+    if reporting {
+        crate::report::check_output(&args.output, output_format == OutputFormat::Ndjson)?;
+    }
 
     // The input first: a bad CSV header stops the run before the output is touched.
     let reader: Box<dyn BufRead + Send> = if args.input == "-" {
@@ -320,6 +335,22 @@ pub fn run(args: &ScreenArgs) -> Result<Outcome, ScreenError> {
     };
     if let Some(path) = &args.summary {
         write_summary(path, &outcome.summary)?;
+    }
+    // From the whole output file, so a resumed run reports what an uninterrupted one would; not
+    // after Ctrl-C, when it would look complete and is not.
+    if reporting && !outcome.interrupted {
+        let facts = crate::report::RunFacts {
+            inputs: vec![args.input.clone()],
+            inputs_are: "input",
+            took: Some(started.elapsed()),
+            resumed: Some(outcome.summary.records().saturating_sub(outcome.written)),
+        };
+        crate::report::write(
+            &[PathBuf::from(&args.output)],
+            args.worklist.as_deref(),
+            args.report.as_deref(),
+            &facts,
+        )?;
     }
     if !args.quiet {
         let mut stderr = io::stderr().lock();

@@ -23,8 +23,9 @@ const LAYERS: &[&[&str]] = &[
     // Leaves: identities, request ids, settings (which import nothing from the features they
     // configure).
     &["caller", "request_id", "config"],
-    // The one table of gRPC statuses and HTTP errors.
-    &["status"],
+    // The one table of gRPC statuses and HTTP errors; the screening worklist and report (and the
+    // page templates `/about` shares), read from output files.
+    &["status", "report"],
     // Edge concerns and observability, each standing alone.
     &["audit", "telemetry", "tls", "auth", "limits"],
     // The one assessor.

@@ -26,6 +26,7 @@ mod logs;
 mod otlp;
 mod pki;
 mod reflection;
+mod report;
 mod rules;
 mod screen;
 mod shutdown;
