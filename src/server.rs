@@ -256,6 +256,9 @@ impl Application {
             &http.allowed_origins,
             &[
                 axum::http::header::CONTENT_TYPE,
+                // A browser form calls with its token and its trace (issue 13).
+                axum::http::header::AUTHORIZATION,
+                axum::http::HeaderName::from_static("traceparent"),
                 axum::http::HeaderName::from_static("x-grpc-web"),
                 axum::http::HeaderName::from_static("x-user-agent"),
                 axum::http::HeaderName::from_static("grpc-timeout"),
@@ -291,6 +294,7 @@ impl Application {
             )
             .max_connection_age_grace(Duration::from_secs(limits.max_connection_age_grace_seconds))
             .layer(grpc_web_cors)
+            .layer(tower::util::MapRequestLayer::new(grpc_web_text_accept))
             .layer(tonic_web::GrpcWebLayer::new())
             // A server span per call (the caller's trace continued) and RPC metrics; inside
             // gRPC-Web so browser calls count as gRPC, outside the limits so refused calls count
@@ -473,4 +477,25 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
             _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
         }
     })
+}
+
+/// tonic-web encodes its answer (and labels its content type) by the `accept` header alone, so a
+/// `grpc-web-text` call without one, as browsers' fetch sends it, got a binary
+/// `application/grpc-web+proto` answer it cannot read, errors included. The gRPC-Web protocol
+/// answers in the request's own encoding unless the caller asks for another.
+fn grpc_web_text_accept<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    use axum::http::header::{ACCEPT, CONTENT_TYPE};
+    let text = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .filter(|value| value.as_bytes().starts_with(b"application/grpc-web-text"))
+        .cloned();
+    let asks_grpc_web = request
+        .headers()
+        .get(ACCEPT)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc-web"));
+    if let (Some(text), false) = (text, asks_grpc_web) {
+        request.headers_mut().insert(ACCEPT, text);
+    }
+    request
 }
