@@ -83,6 +83,9 @@ pub enum ServerError {
     /// The `[auth]` settings cannot be used (the message names the key).
     #[error(transparent)]
     Auth(#[from] AuthConfigError),
+    /// The client for CDS Hooks `fhirServer` queries cannot be built.
+    #[error(transparent)]
+    FhirServer(#[from] crate::http::fhir_server::FhirServerClientError),
 }
 
 /// A bound, not yet serving, cramp-cds server.
@@ -120,6 +123,8 @@ pub struct Application {
     health_listener: Option<TcpListener>,
     /// Checks credentials on the API and the CDS Hooks routes (built, and checked, in `build`).
     auth: Authenticator,
+    /// Queries a CDS Hooks client's `fhirServer` for what its prefetch left out.
+    fhir_server: crate::http::fhir_server::FhirServerClient,
 }
 
 impl Application {
@@ -130,6 +135,7 @@ impl Application {
     /// `[auth]` settings cannot be used (checked before anything is bound).
     pub async fn build(settings: &Settings) -> Result<Self, ServerError> {
         let auth = Authenticator::new(&settings.auth, &settings.http)?;
+        let fhir_server = crate::http::fhir_server::FhirServerClient::new(&settings.http)?;
         let addr = settings.server.grpc_addr;
         let listener = TcpListener::bind(addr)
             .await
@@ -165,6 +171,7 @@ impl Application {
             batch_limits: BatchLimits::from(&settings.batch),
             batch_gauge: BatchGauge::default(),
             auth,
+            fhir_server,
         })
     }
 
@@ -235,6 +242,7 @@ impl Application {
             audit,
             health_listener,
             auth,
+            fhir_server,
         } = self;
 
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -370,6 +378,7 @@ impl Application {
             clock,
             limiter,
             auth,
+            fhir_server,
         }));
         let http_listener = HttpListener::start(http_listener, tls, http_stop_rx.clone())
             .map_err(ServerError::LocalAddr)?;
