@@ -11,8 +11,9 @@
 //! - [`caller`]: the authenticated identity both doors hand to handlers and the audit trail.
 //! - [`request_id`]: the request id bound and its loggable form.
 //! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment), every section.
-//! - [`fhir`]: the intake Questionnaire, QuestionnaireResponse and chart mapping, the Bundle.
-//! - [`cds_hooks`]: CDS Hooks 2.0.1 services, model and cards (one per flag group).
+//! - [`fhir`], [`cds_hooks`]: re-exported from `cramp-ehr`: the FHIR mapping (intake
+//!   Questionnaire, QuestionnaireResponse and chart resources → history; the Bundle) and CDS
+//!   Hooks 2.0.1 (services, model, cards). No HTTP there; the handlers are in [`http`].
 //! - [`status`]: the one table of gRPC statuses and their reasons, and [`status::HttpError`].
 //! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
 //! - [`telemetry`]: structured logs, OpenTelemetry traces and metrics (OTLP, Prometheus `/metrics`);
@@ -34,10 +35,8 @@ pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod caller;
-pub mod cds_hooks;
 pub mod cli;
 pub mod config;
-pub mod fhir;
 pub mod grpc;
 pub mod http;
 pub mod limits;
@@ -46,6 +45,7 @@ pub mod screen;
 pub mod server;
 pub mod status;
 
+pub use cramp_ehr::{cds_hooks, fhir};
 pub use cramp_wire::{convert, pb};
 pub mod telemetry;
 pub mod tls;

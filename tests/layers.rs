@@ -15,17 +15,16 @@ use std::{
 
 /// Layer 0 imports nothing of the crate; each later layer imports only earlier ones.
 ///
-/// Below all of them are two crates, whose boundaries Cargo enforces: `cramp-core` (the domain)
-/// and `cramp-wire` (generated types, wire ⇄ core conversion, the gRPC status table; re-exported
-/// here as `crate::pb` and `crate::convert`).
+/// Below all of them are three crates, whose boundaries Cargo enforces: `cramp-core` (the
+/// domain), `cramp-wire` (generated types, wire ⇄ core conversion, the gRPC status table;
+/// re-exported here as `crate::pb` and `crate::convert`) and `cramp-ehr` (the FHIR and CDS Hooks
+/// mapping; re-exported as `crate::fhir` and `crate::cds_hooks`).
 const LAYERS: &[&[&str]] = &[
     // Leaves: identities, request ids, settings (which import nothing from the features they
     // configure).
     &["caller", "request_id", "config"],
-    // EHR mapping over core and wire types: FHIR resources, the intake Questionnaire.
-    &["fhir"],
-    // CDS Hooks model and cards; the one table of gRPC statuses and HTTP errors.
-    &["cds_hooks", "status"],
+    // The one table of gRPC statuses and HTTP errors.
+    &["status"],
     // Edge concerns and observability, each standing alone.
     &["audit", "telemetry", "tls", "auth", "limits"],
     // The one assessor.
@@ -37,6 +36,9 @@ const LAYERS: &[&[&str]] = &[
     // Composition: the CLI and the server.
     &["cli", "server"],
 ];
+
+/// The lower crates' modules the crate root re-exports: below every layer, importable from all.
+const RE_EXPORTED: &[&str] = &["pb", "convert", "fhir", "cds_hooks"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -182,8 +184,13 @@ fn every_module_imports_only_lower_layers() {
                         "{}: `{module}` (layer {layer}) imports `{target}` (layer {t})",
                         file.strip_prefix(src()).unwrap_or(&file).display()
                     )),
-                    // Items of the crate root (`crate::Something`) are not modules.
-                    None => {}
+                    None if RE_EXPORTED.contains(&target.as_str()) => {}
+                    // Anything else is a module that no longer exists or one added to no layer.
+                    None => problems.push(format!(
+                        "{}: `{module}` imports `crate::{target}`, which is neither a layer's \
+                         module nor a re-exported lower crate",
+                        file.strip_prefix(src()).unwrap_or(&file).display()
+                    )),
                 }
             }
         }
@@ -208,4 +215,37 @@ fn the_reader_sees_what_a_door_imports() {
     for expected in ["assess", "audit", "batch", "status", "caller"] {
         assert!(found.contains(expected), "{expected} not in {found:?}");
     }
+}
+
+/// The EHR mapping crate stays a mapping: no server framework, settings or telemetry can enter
+/// it, so what it needs from configuration is handed in as plain values and a handler cannot
+/// move into it. (Cargo enforces that the crate names nothing it does not depend on; this test
+/// keeps the dependency list itself honest.)
+#[test]
+fn the_ehr_crate_depends_on_no_transport_settings_or_telemetry() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/cramp-ehr/Cargo.toml");
+    let manifest: toml::Table = fs::read_to_string(manifest).unwrap().parse().unwrap();
+    let dependencies: BTreeSet<&str> = manifest["dependencies"]
+        .as_table()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let allowed = BTreeSet::from([
+        "cramp-core",
+        "cramp-wire",
+        "serde",
+        "serde_json",
+        "serde_path_to_error",
+        "thiserror",
+        "time",
+    ]);
+    let extra: Vec<_> = dependencies.difference(&allowed).collect();
+    assert!(
+        extra.is_empty(),
+        "cramp-ehr gained dependencies {extra:?}: a mapping needs none of a server's (axum, \
+         tonic, hyper, config, tracing, opentelemetry); if one is truly a plain data library, \
+         add it to this list"
+    );
+    assert!(dependencies.contains("cramp-wire") && dependencies.contains("cramp-core"));
 }

@@ -275,3 +275,32 @@ pub async fn metadata(state: State) -> Response {
     };
     json(&statement, FHIR_JSON)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    /// The committed Questionnaire is exactly what the table generates for the default base URL
+    /// (the default lives in the service's settings, so the check lives here, not in the mapping).
+    #[test]
+    fn the_committed_questionnaire_is_the_generated_one() {
+        let settings = Settings::load(None, Some(std::collections::HashMap::new())).unwrap();
+        let generated =
+            serde_json::to_string_pretty(&questionnaire::questionnaire(&settings.http.base_url))
+                .unwrap()
+                + "\n";
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(questionnaire::COMMITTED_PATH);
+        if std::env::var_os("UPDATE_FHIR").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: run `UPDATE_FHIR=1 cargo test -p cramp-cds committed_questionnaire`",
+            questionnaire::COMMITTED_PATH
+        );
+    }
+}

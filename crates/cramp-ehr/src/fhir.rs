@@ -1,7 +1,7 @@
 //! FHIR R4 mapping: the published intake Questionnaire and the mapping of FHIR resources onto
 //! the intake, and of an assessment back into FHIR. No HTTP and no assessing here: the handlers
-//! (`crate::http::fhir`) read resources into a wire `CrampHistory` with [`intake`] and assess it
-//! through [`crate::assess::Assessor`], exactly as a gRPC call would be. Nothing here decides
+//! (`cramp_cds::http::fhir`, in the service) read resources into a wire `CrampHistory` with
+//! [`intake`] and assess it through the service's one `Assessor`, exactly as a gRPC call would be. Nothing here decides
 //! anything clinical.
 //!
 //! # Layout

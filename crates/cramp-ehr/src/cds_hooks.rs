@@ -1,5 +1,5 @@
 //! CDS Hooks 2.0.1 over core types: the services this server offers, the request and response
-//! model, and the cards an assessment becomes. The HTTP handlers are in [`crate::http`]; nothing
+//! model, and the cards an assessment becomes. The HTTP handlers are in the service (`cramp_cds::http`); nothing
 //! here reads a request or writes a response.
 
 pub mod cards;
