@@ -2,17 +2,20 @@
 //!
 //! A call's prefetch (Patient, the latest completed intake QuestionnaireResponse, active
 //! Conditions, medications, recent labs) is read into a history by [`crate::fhir::intake`] and
-//! assessed on the one path every door uses; the assessment becomes cards ([`cards`]). The
-//! service does not query `fhirServer`: without the required prefetch it answers 412, which the
-//! spec requires when data cannot be had. Logs carry the service id, `hookInstance`, card counts
-//! and outcome codes; never prefetch content, tokens or comments.
+//! assessed on the one path every door uses; the assessment becomes cards ([`cards`]). A prefetch
+//! key the client left out, sent as `null` or as an `OperationOutcome` is fetched from the call's
+//! `fhirServer` with its `fhirAuthorization` token, by the discovery's own query
+//! ([`super::fhir_server`]); without `fhirServer`, or when the server cannot give it in time, a
+//! required key missing is 412, which the spec requires when data cannot be had. Logs carry the
+//! service id, `hookInstance`, card counts and outcome codes; never prefetch content, tokens or
+//! comments.
 
 use axum::{body::Bytes, extract::Path, response::Response};
 use cramp_core::FieldViolation;
 use serde_json::{Map, Value};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::{JSON, State, json};
+use super::{JSON, State, fhir_server::Query, json};
 use crate::{
     assess::Call,
     audit::Door,
@@ -65,7 +68,15 @@ pub async fn call(
         crate::request_id::loggable_id(&checked.hook_instance),
     );
 
-    let prefetch = request.prefetch.unwrap_or_default();
+    let mut prefetch = request.prefetch.clone().unwrap_or_default();
+    fetch_what_prefetch_left_out(
+        &state,
+        &request,
+        service,
+        &checked.patient_id,
+        &mut prefetch,
+    )
+    .await;
     let missing: Vec<String> = REQUIRED_PREFETCH
         .iter()
         .filter(|key| prefetch.get(**key).is_none_or(is_operation_outcome))
@@ -212,6 +223,57 @@ fn check(
         patient_id: patient_id.unwrap_or_default().to_owned(),
         context: request.context.clone().unwrap_or_default(),
     })
+}
+
+/// Runs the discovery's query on `fhirServer` for every prefetch key the client did not satisfy
+/// (absent, `null`, or an `OperationOutcome`), all at once under one deadline, and puts each
+/// answer in its place. A key that cannot be fetched stays as it was.
+async fn fetch_what_prefetch_left_out(
+    state: &State,
+    request: &HookRequest,
+    service: &ServiceDef,
+    patient_id: &str,
+    prefetch: &mut Map<String, Value>,
+) {
+    let Some(server) = request.fhir_server.as_deref() else {
+        return;
+    };
+    // A FHIR id ([A-Za-z0-9.-]{1,64}) needs no escaping in a query; anything else is not put
+    // into one.
+    let valid_id = !patient_id.is_empty()
+        && patient_id.len() <= 64
+        && patient_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !valid_id {
+        return;
+    }
+    let templates = services::describe(service, &state.settings.base_url).prefetch;
+    let queries: Vec<Query> = templates
+        .iter()
+        .filter(|(key, _)| {
+            prefetch
+                .get(**key)
+                .is_none_or(|v| v.is_null() || is_operation_outcome(v))
+        })
+        .map(|(key, template)| Query {
+            key: (*key).to_owned(),
+            relative: template.replace("{{context.patientId}}", patient_id),
+        })
+        .collect();
+    if queries.is_empty() {
+        return;
+    }
+    let token = request
+        .fhir_authorization
+        .as_ref()
+        .and_then(|a| a.get("access_token"))
+        .and_then(Value::as_str);
+    for (key, answer) in state.fhir_server.fetch(server, token, queries).await {
+        if let Ok(value) = answer {
+            prefetch.insert(key, value);
+        }
+    }
 }
 
 fn is_operation_outcome(value: &Value) -> bool {

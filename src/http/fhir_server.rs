@@ -127,12 +127,11 @@ impl FhirServerClient {
             let token = token.map(str::to_owned);
             tasks.spawn(async move {
                 let answer = match url {
-                    Some(url) => tokio::time::timeout(
-                        deadline,
-                        get(&client, url, token.as_deref(), limit),
-                    )
-                    .await
-                    .unwrap_or(Err(FetchFailure::Timeout)),
+                    Some(url) => {
+                        tokio::time::timeout(deadline, get(&client, url, token.as_deref(), limit))
+                            .await
+                            .unwrap_or(Err(FetchFailure::Timeout))
+                    }
                     None => Err(FetchFailure::Transport),
                 };
                 (index, query.key, answer)
@@ -194,9 +193,10 @@ async fn get(
     token: Option<&str>,
     limit: usize,
 ) -> Result<Value, FetchFailure> {
-    let mut request = client
-        .get(url)
-        .header(header::ACCEPT, "application/fhir+json, application/json;q=0.9");
+    let mut request = client.get(url).header(
+        header::ACCEPT,
+        "application/fhir+json, application/json;q=0.9",
+    );
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -250,8 +250,9 @@ mod tests {
         assert_eq!(url.host_str(), Some("ehr.example.org"));
         assert!(join("not a url", "Patient/1").is_none());
         // A relative part cannot move the query to another host.
-        assert!(join("https://ehr.example.org", "@evil.example.com/Patient/1").is_some_and(
-            |url| url.host_str() == Some("ehr.example.org")
-        ));
+        assert!(
+            join("https://ehr.example.org", "@evil.example.com/Patient/1")
+                .is_some_and(|url| url.host_str() == Some("ehr.example.org"))
+        );
     }
 }

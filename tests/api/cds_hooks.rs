@@ -13,11 +13,11 @@ use crate::{
     http_support::{Answer, assert_hygiene, save_fhir},
 };
 
-const SCREEN: &str = "/cds-services/leg-cramp-screen";
+pub(crate) const SCREEN: &str = "/cds-services/leg-cramp-screen";
 const MED_CHECK: &str = "/cds-services/leg-cramp-med-check";
 
 /// A history with a claudication pattern, a new thiazide and low potassium and magnesium.
-fn history() -> Value {
+pub(crate) fn history() -> Value {
     json!({
         "patient": {"age_years": 68, "sex": "SEX_MALE"},
         "cramps": {"locations": ["LOCATION_CALF"], "contexts": ["CONTEXT_WALKING"],
@@ -30,12 +30,29 @@ fn history() -> Value {
     })
 }
 
-fn full_request() -> Value {
+pub(crate) fn full_request() -> Value {
     hook_request("patient-view", &prefetch(&history(), true))
 }
 
 async fn app() -> TestApp {
-    spawn_app_at(test_settings(), Some(now())).await
+    app_with(test_settings()).await
+}
+
+/// The test app with `settings`, at the tests' fixed request time.
+pub(crate) async fn app_with(settings: cramp_cds::config::Settings) -> TestApp {
+    spawn_app_at(settings, Some(now())).await
+}
+
+/// The summaries of a CDS Hooks answer's cards, sorted (uuids differ between calls).
+pub(crate) fn card_summaries(body: &Value) -> Vec<String> {
+    let mut summaries: Vec<String> = body["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["summary"].as_str().unwrap().to_owned())
+        .collect();
+    summaries.sort();
+    summaries
 }
 
 fn assert_outcome(answer: &Answer, status: u16, expression: &str) {
@@ -206,8 +223,8 @@ async fn absent_required_prefetch_is_412_with_an_operation_outcome() {
         .unwrap()
         .remove("intake");
     assert_outcome(&http.post(SCREEN, &request).await, 412, "prefetch.intake");
-    // No fhirServer query is made, so a fhirServer does not help.
-    request["fhirServer"] = json!("https://ehr.example.org/fhir");
+    // A fhirServer that cannot give it (nothing listens there) does not help either.
+    request["fhirServer"] = json!("http://127.0.0.1:9/fhir");
     assert_outcome(&http.post(SCREEN, &request).await, 412, "prefetch.intake");
     // A key holding an OperationOutcome (a failed fetch) is treated as missing.
     let mut request = full_request();
