@@ -85,6 +85,20 @@ pub async fn call(
     if !missing.is_empty() {
         return Err(HttpError::PrefetchMissing(missing));
     }
+    let call =
+        Call::new(Door::CdsHooks, &caller).about(&checked.hook_instance, Some(&checked.patient_id));
+    let foreign = foreign_resources(&prefetch, &checked.patient_id);
+    if !foreign.is_empty() {
+        // No card from another patient's chart: refused, and audited as a refusal.
+        tracing::warn!(
+            resources = foreign.len(),
+            "prefetch holds resources of another patient"
+        );
+        let _refused = state
+            .assessor
+            .assess_translated::<()>(&call, Err(foreign.clone()), 0);
+        return Err(HttpError::Invalid(foreign));
+    }
     let read = read_prefetch(&prefetch)?;
     let Some(response) = latest_intake(&read.responses) else {
         tracing::info!(cards = 0, "no completed intake questionnaire");
@@ -111,8 +125,6 @@ pub async fn call(
             return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
         }
     }
-    let call =
-        Call::new(Door::CdsHooks, &caller).about(&checked.hook_instance, Some(&checked.patient_id));
     let translated = intake::read(response, &read.chart, &selected, now.date()).map(|intake| {
         let request = intake.request();
         (intake, request)
@@ -274,6 +286,53 @@ async fn fetch_what_prefetch_left_out(
             prefetch.insert(key, value);
         }
     }
+}
+
+/// Every prefetched resource that does not belong to `context.patientId`, named by path: a
+/// Patient with another id, or a QuestionnaireResponse, Condition, Observation or medication whose
+/// `subject` is not that patient or is missing (it cannot then be shown to be theirs). Values are
+/// never echoed.
+fn foreign_resources(prefetch: &Map<String, Value>, patient_id: &str) -> Vec<FieldViolation> {
+    let ours = |reference: &str| {
+        let reference = reference.split("/_history/").next().unwrap_or_default();
+        let tail = format!("Patient/{patient_id}");
+        reference == tail || reference.ends_with(&format!("/{tail}"))
+    };
+    let mut foreign = Vec::new();
+    for (key, value) in prefetch {
+        for (path, resource) in resources(key, value) {
+            match resource.get("resourceType").and_then(Value::as_str) {
+                Some("Patient") => {
+                    if resource.get("id").and_then(Value::as_str) != Some(patient_id) {
+                        foreign.push(FieldViolation::new(
+                            format!("{path}.id"),
+                            "is not context.patientId: another patient's record is not assessed",
+                        ));
+                    }
+                }
+                Some(
+                    "QuestionnaireResponse"
+                    | "Condition"
+                    | "Observation"
+                    | "MedicationRequest"
+                    | "MedicationStatement",
+                ) => {
+                    let subject = resource
+                        .get("subject")
+                        .and_then(|s| s.get("reference"))
+                        .and_then(Value::as_str);
+                    if !subject.is_some_and(ours) {
+                        foreign.push(FieldViolation::new(
+                            format!("{path}.subject"),
+                            "does not refer to context.patientId: another patient's (or no patient's) data is not assessed",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    foreign
 }
 
 fn is_operation_outcome(value: &Value) -> bool {

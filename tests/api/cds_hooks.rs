@@ -836,3 +836,55 @@ async fn a_red_flag_that_cannot_be_excluded_is_a_warning_card_and_its_own_predic
     assert!(dvt["rationale"].as_str().unwrap().contains("Ask: "));
     app.stop().await;
 }
+
+/// Issue 13 item 3: another patient's intake, Patient or chart entry is never assessed for
+/// `context.patientId`; the call is refused naming each foreign resource, and audited.
+#[test]
+fn another_patient_s_data_gives_no_cards_a_clear_error_and_an_audit_event() {
+    let logs = crate::helpers::capture_trace_logs(|| async {
+        let app = app().await;
+        let http = app.http();
+        let cases: [(&str, fn(&mut Value)); 4] = [
+            ("prefetch.intake.entry[0].resource.subject", |r| {
+                r["prefetch"]["intake"]["entry"][0]["resource"]["subject"] =
+                    json!({"reference": "Patient/999"})
+            }),
+            ("prefetch.patient.id", |r| {
+                r["prefetch"]["patient"]["id"] = json!("999")
+            }),
+            ("prefetch.conditions.entry[0].resource.subject", |r| {
+                r["prefetch"]["conditions"]["entry"][0]["resource"]["subject"] =
+                    json!({"reference": "https://ehr.example.org/fhir/Patient/pat-10"})
+            }),
+            ("prefetch.labs.entry[0].resource.subject", |r| {
+                r["prefetch"]["labs"]["entry"][0]["resource"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("subject");
+            }),
+        ];
+        for (path, edit) in cases {
+            let mut request = full_request();
+            request["hookInstance"] = json!("hook-foreign-patient");
+            edit(&mut request);
+            let answer = http.post(SCREEN, &request).await;
+            assert_outcome(&answer, 400, path);
+            assert!(answer.body.get("cards").is_none(), "{}", answer.text);
+        }
+        // The same patient written as an absolute reference is theirs.
+        let mut request = full_request();
+        request["prefetch"]["conditions"]["entry"][0]["resource"]["subject"] =
+            json!({"reference": "https://ehr.example.org/fhir/Patient/pat-1"});
+        let answer = http.post(SCREEN, &request).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        app.stop().await;
+    });
+    let refusals = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "audit")
+        .filter(|v| v["fields"]["entity.request"] == "hook-foreign-patient")
+        .filter(|v| v["fields"]["outcome"] == "4")
+        .count();
+    assert_eq!(refusals, 4, "each refusal is audited");
+}
