@@ -56,20 +56,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Otel::start(&settings.telemetry, &OtelEnv::from_process())?
     };
     telemetry::init(&settings.log, &otel)?;
-    runtime.block_on(async {
-        let served = async {
+    runtime.block_on(async move {
+        // Whether or not the server starts or fails: the last spans and metric points are
+        // flushed rather than lost. A collector that cannot be reached does not fail the exit.
+        let flush_telemetry = async move {
+            if let Err(err) = otel.shutdown().await {
+                tracing::warn!(error = %err, "telemetry was not flushed");
+            }
+        };
+        let started = async {
             let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
             let app = Application::build(&settings).await?;
-            app.run_until_stopped(shutdown).await?;
-            anyhow::Ok(())
+            anyhow::Ok((app, shutdown))
         }
         .await;
-        // After the server stops, whether or not it failed: the last spans and metric points are
-        // flushed rather than lost. A collector that cannot be reached does not fail the exit.
-        if let Err(err) = otel.shutdown().await {
-            tracing::warn!(error = %err, "telemetry was not flushed");
+        match started {
+            // The flush is the last phase of the server's shutdown.
+            Ok((app, shutdown)) => Ok(app
+                .flush_on_exit(flush_telemetry)
+                .run_until_stopped(shutdown)
+                .await?),
+            Err(err) => {
+                flush_telemetry.await;
+                Err(err)
+            }
         }
-        served
     })?;
     Ok(ExitCode::SUCCESS)
 }

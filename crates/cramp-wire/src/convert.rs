@@ -11,7 +11,7 @@
 
 use cramp_core::FieldViolation;
 
-use crate::pb;
+use crate::{contract::Output as _, pb};
 
 /// Converts a wire history into the core's model.
 ///
@@ -66,37 +66,6 @@ impl View {
             pb::AssessmentView::Basic => Some(Self::Basic),
         }
     }
-
-    /// `text` as owned wire text in the full view, empty in the basic view (no allocation).
-    fn text(self, text: &str) -> String {
-        match self {
-            Self::Full => text.to_owned(),
-            Self::Basic => String::new(),
-        }
-    }
-
-    fn citations(self, citations: &[cramp_core::Citation]) -> Vec<pb::Citation> {
-        match self {
-            Self::Full => citations.iter().map(citation_to_pb).collect(),
-            Self::Basic => Vec::new(),
-        }
-    }
-
-    /// Codings in this view: the basic view keeps each system and code and leaves out the
-    /// display, which is the code system's fixed text for that code.
-    fn codings(self, codings: &[cramp_core::Coding]) -> Vec<pb::Coding> {
-        match self {
-            Self::Full => codings.iter().map(coding_to_pb).collect(),
-            Self::Basic => codings
-                .iter()
-                .map(|c| pb::Coding {
-                    system: c.system.to_owned(),
-                    code: c.code.to_owned(),
-                    display: String::new(),
-                })
-                .collect(),
-        }
-    }
 }
 
 /// Converts an assessment into its wire form.
@@ -106,61 +75,11 @@ pub fn assessment_to_pb(assessment: &cramp_core::Assessment) -> pb::Assessment {
 }
 
 /// Converts an assessment into its wire form in `view`. The basic view is the full one with the
-/// text fields empty, built without ever allocating those texts.
+/// text fields empty, built without ever allocating those texts. The fields and what each view
+/// keeps are described once, in the `contract` module, which also writes the direct JSON.
 #[must_use]
 pub fn assessment_to_pb_view(assessment: &cramp_core::Assessment, view: View) -> pb::Assessment {
-    let cramp_core::Assessment {
-        urgency,
-        urgency_rationale,
-        flags,
-        medication_findings,
-        workups,
-        self_care,
-        missing_information,
-        possible_flags,
-        unread_inputs,
-        knowledge_base_version,
-    } = assessment;
-    pb::Assessment {
-        urgency: urgency.to_number(),
-        urgency_rationale: view.text(urgency_rationale),
-        flags: flags.iter().map(|f| risk_flag_to_pb(f, view)).collect(),
-        medication_findings: medication_findings
-            .iter()
-            .map(|m| medication_finding_to_pb(m, view))
-            .collect(),
-        workups: workups.iter().map(|w| workup_to_pb(w, view)).collect(),
-        self_care: self_care.iter().map(|a| self_care_to_pb(a, view)).collect(),
-        missing_information: missing_information
-            .iter()
-            .map(|m| missing_information_to_pb(m, view))
-            .collect(),
-        knowledge_base_version: (*knowledge_base_version).to_owned(),
-        // The lexicon is compiled in beside the rules, so this build's lexicon produced it.
-        medication_lexicon_version: cramp_core::kb::MEDICATION_LEXICON_VERSION.to_owned(),
-        possible_flags: possible_flags
-            .iter()
-            .map(|p| possible_flag_to_pb(p, view))
-            .collect(),
-        unread_inputs: unread_inputs.iter().map(unread_input_to_pb).collect(),
-    }
-}
-
-fn possible_flag_to_pb(possible: &cramp_core::PossibleFlag, view: View) -> pb::PossibleRiskFlag {
-    let cramp_core::PossibleFlag { risk, settled_by } = possible;
-    pb::PossibleRiskFlag {
-        flag: Some(risk_flag_to_pb(risk, view)),
-        settled_by: settled_by.iter().map(|f| (*f).to_owned()).collect(),
-    }
-}
-
-/// Unread inputs are kept in both views: they say what the assessment did not use.
-fn unread_input_to_pb(unread: &cramp_core::UnreadInput) -> pb::UnreadInput {
-    let cramp_core::UnreadInput { item, reason } = unread;
-    pb::UnreadInput {
-        item: item.clone(),
-        reason: reason.clone(),
-    }
+    assessment.to_pb(view)
 }
 
 /// Converts the knowledge base (every rule's metadata and every source) into its wire form.
@@ -169,21 +88,23 @@ pub fn knowledge_base_to_pb(kb: &cramp_core::KnowledgeBase) -> pb::KnowledgeBase
     pb::KnowledgeBase {
         version: kb.version().to_owned(),
         rules: kb.rules().map(rule_to_pb).collect(),
-        sources: kb.sources().iter().map(citation_to_pb).collect(),
+        sources: kb.sources().iter().map(|c| c.to_pb(View::Full)).collect(),
         medication_lexicon_version: kb.medication_lexicon_version().to_owned(),
     }
 }
 
 /// A core enum and the generated enum that carries it on the wire, related by value name.
-trait WireEnum: Sized + Copy {
+pub(crate) trait WireEnum: Sized + Copy {
     /// Reads a wire number: zero is "not given", a number or name the core lacks is unknown.
     fn from_number(number: i32) -> Decoded<Self>;
     /// The wire number of this value.
     fn to_number(self) -> i32;
+    /// The value's contract name (`FLAG_PAD_PATTERN`), which proto3 JSON writes.
+    fn name(self) -> &'static str;
 }
 
 /// What a wire enum number means to the core.
-enum Decoded<T> {
+pub(crate) enum Decoded<T> {
     /// `*_UNSPECIFIED`: the question was not asked.
     Unspecified,
     /// A value both sides know.
@@ -221,6 +142,10 @@ macro_rules! wire_enums {
                     .ok()
                     .and_then(|at| values.get(at).copied().flatten())
                     .map_or(Decoded::Unknown, Decoded::Known)
+            }
+
+            fn name(self) -> &'static str {
+                cramp_core::$name::name(self)
             }
 
             fn to_number(self) -> i32 {
@@ -486,124 +411,6 @@ fn findings_from_pb(d: &mut Decoder, findings: pb::Findings) -> cramp_core::Find
     }
 }
 
-/// Copies a core value whose fields are all `&'static str` into its same-named wire message. Both
-/// sides are spelled out in full, so a field added to either fails the build here.
-macro_rules! static_strings_to_pb {
-    ($value:expr, $message:ident { $($field:ident),+ $(,)? }) => {{
-        let cramp_core::$message { $($field),+ } = *$value;
-        pb::$message { $($field: $field.to_owned()),+ }
-    }};
-}
-
-fn risk_flag_to_pb(flag: &cramp_core::RiskFlag, view: View) -> pb::RiskFlag {
-    let cramp_core::RiskFlag {
-        flag,
-        urgency,
-        title,
-        rationale,
-        evidence,
-        rule_id,
-        rule_version,
-        citations,
-        codings,
-    } = flag;
-    pb::RiskFlag {
-        flag: flag.to_number(),
-        urgency: urgency.to_number(),
-        title: view.text(title),
-        rationale: view.text(rationale),
-        evidence: evidence.iter().map(evidence_to_pb).collect(),
-        rule_id: (*rule_id).to_owned(),
-        rule_version: (*rule_version).to_owned(),
-        citations: view.citations(citations),
-        codings: view.codings(codings),
-    }
-}
-
-fn evidence_to_pb(evidence: &cramp_core::Evidence) -> pb::Evidence {
-    let cramp_core::Evidence { field, value } = evidence;
-    pb::Evidence {
-        field: field.as_ref().to_owned(),
-        value: value.as_ref().to_owned(),
-    }
-}
-
-fn workup_to_pb(workup: &cramp_core::SuggestedWorkup, view: View) -> pb::SuggestedWorkup {
-    let cramp_core::SuggestedWorkup {
-        workup,
-        urgency,
-        rationale,
-        for_flags,
-        codings,
-    } = workup;
-    pb::SuggestedWorkup {
-        workup: workup.to_number(),
-        urgency: urgency.to_number(),
-        rationale: view.text(rationale),
-        for_flags: for_flags.iter().map(|f| f.to_number()).collect(),
-        codings: view.codings(codings),
-    }
-}
-
-fn medication_finding_to_pb(
-    finding: &cramp_core::MedicationFinding,
-    view: View,
-) -> pb::MedicationFinding {
-    let cramp_core::MedicationFinding {
-        input_name,
-        ingredient,
-        drug_class,
-        match_kind,
-        evidence_strength,
-        recent,
-        rationale,
-        advice,
-        citations,
-        codings,
-    } = finding;
-    pb::MedicationFinding {
-        input_name: input_name.clone(),
-        ingredient: (*ingredient).to_owned(),
-        drug_class: drug_class.to_number(),
-        r#match: match_kind.to_number(),
-        evidence_strength: evidence_strength.to_number(),
-        recent: *recent,
-        rationale: view.text(rationale),
-        advice: view.text(advice),
-        citations: view.citations(citations),
-        codings: view.codings(codings),
-    }
-}
-
-fn self_care_to_pb(advice: &cramp_core::SelfCareAdvice, view: View) -> pb::SelfCareAdvice {
-    let cramp_core::SelfCareAdvice {
-        code,
-        text,
-        evidence,
-    } = *advice;
-    pb::SelfCareAdvice {
-        code: code.to_owned(),
-        text: view.text(text),
-        evidence: view.text(evidence),
-    }
-}
-
-fn missing_information_to_pb(
-    missing: &cramp_core::MissingInformation,
-    view: View,
-) -> pb::MissingInformation {
-    let cramp_core::MissingInformation {
-        field,
-        question,
-        why,
-    } = *missing;
-    pb::MissingInformation {
-        field: field.to_owned(),
-        question: view.text(question),
-        why: view.text(why),
-    }
-}
-
 fn rule_to_pb(rule: &cramp_core::RuleMeta) -> pb::Rule {
     let cramp_core::RuleMeta {
         id,
@@ -623,33 +430,10 @@ fn rule_to_pb(rule: &cramp_core::RuleMeta) -> pb::Rule {
         flag: flag.to_number(),
         rationale: rationale.to_owned(),
         inputs: inputs.iter().map(|&i| i.to_owned()).collect(),
-        citations: citations.iter().map(citation_to_pb).collect(),
-        codings: codings.iter().map(coding_to_pb).collect(),
+        citations: citations.iter().map(|c| c.to_pb(View::Full)).collect(),
+        codings: codings.iter().map(|c| c.to_pb(View::Full)).collect(),
         max_urgency: max_urgency.to_number(),
     }
-}
-
-fn citation_to_pb(citation: &cramp_core::Citation) -> pb::Citation {
-    static_strings_to_pb!(
-        citation,
-        Citation {
-            key,
-            title,
-            source,
-            url
-        }
-    )
-}
-
-fn coding_to_pb(coding: &cramp_core::Coding) -> pb::Coding {
-    static_strings_to_pb!(
-        coding,
-        Coding {
-            system,
-            code,
-            display
-        }
-    )
 }
 
 #[cfg(test)]

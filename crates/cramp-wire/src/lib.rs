@@ -2,15 +2,19 @@
 //!
 //! - [`pb`]: the generated prost messages, tonic client and server, proto3-JSON serde impls and
 //!   the descriptor set, with `Debug` that prints no patient value.
-//! - [`convert`]: wire ⇄ core by contract names, both directions, and the BASIC view.
-//! - [`json`]: the fast proto3 JSON writer of a batch answer, straight from the core's
-//!   assessment; it mirrors [`convert::assessment_to_pb_view`] byte for byte (the service's
+//! - `contract`: the output contract: every field of an assessment on the wire, and what the
+//!   BASIC view keeps, described once; it generates both the protobuf conversion and the JSON
+//!   writer, so a new output field is one line there (the compiler asks for it).
+//! - [`convert`]: wire ⇄ core by contract names, both directions.
+//! - [`json`]: the fast proto3 JSON of a batch answer, straight from the core's assessment;
+//!   byte for byte what [`convert::assessment_to_pb_view`] + pbjson write (the service's
 //!   `screen` tests compare both on thousands of answers in each view).
 //! - [`status`]: the one table of gRPC statuses the service raises.
 //!
 //! A crate of its own so that the service's doors, and nothing in the core, see generated code,
 //! and so that `build.rs` (protox, no system `protoc`) reruns only when the protos change.
 
+mod contract;
 pub mod convert;
 pub mod json;
 pub mod pb;
