@@ -119,6 +119,11 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route("/fhir/metadata", get(fhir::metadata))
         .route("/fhir/Questionnaire/cramp-intake", get(fhir::questionnaire))
+        .route("/fhir/CodeSystem/cramp-intake", get(fhir::code_system))
+        .route(
+            "/fhir/OperationDefinition/cramp-assess",
+            get(fhir::operation_definition),
+        )
         .route("/about", get(about::about))
         .route("/metrics", get(crate::telemetry::metrics::scrape))
         .fallback(|| async { HttpError::NotFound })
