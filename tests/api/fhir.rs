@@ -555,3 +555,41 @@ async fn cramp_assess_takes_a_bare_questionnaire_response() {
     assert!(answer.text.contains("status"), "{}", answer.text);
     app.stop().await;
 }
+
+/// Issue 13 item 6: "Currently pregnant?" stays hidden until sex is answered (no `!=` condition,
+/// which FHIR holds true while the other item is unanswered), and nothing inside the optional
+/// medicines group is required (a patient who takes none can complete the form).
+#[tokio::test]
+async fn pregnancy_waits_for_sex_and_the_medicines_group_requires_nothing() {
+    let app = app().await;
+    let questionnaire = app
+        .http()
+        .get("/fhir/Questionnaire/cramp-intake")
+        .await
+        .body;
+    let mut stack = vec![&questionnaire];
+    let mut pregnant = None;
+    let mut medications = None;
+    while let Some(node) = stack.pop() {
+        match node["linkId"].as_str() {
+            Some("patient.pregnant") => pregnant = Some(node),
+            Some("medications") => medications = Some(node),
+            _ => {}
+        }
+        stack.extend(node["item"].as_array().into_iter().flatten());
+    }
+    let pregnant = pregnant.expect("patient.pregnant");
+    let conditions = pregnant["enableWhen"].as_array().unwrap();
+    assert!(!conditions.is_empty());
+    for condition in conditions {
+        assert_eq!(condition["question"], "patient.sex");
+        assert_eq!(condition["operator"], "=", "{condition}");
+        assert_ne!(condition["answerCoding"]["code"], "SEX_MALE");
+    }
+    let medications = medications.expect("medications group");
+    assert_ne!(medications["required"], true);
+    for item in medications["item"].as_array().unwrap() {
+        assert_ne!(item["required"], true, "{}", item["linkId"]);
+    }
+    app.stop().await;
+}
