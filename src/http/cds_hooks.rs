@@ -32,7 +32,7 @@ use crate::{
         model::{
             Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse,
         },
-        questionnaire_response::answers_our_questionnaire,
+        questionnaire_response::answers_our_questionnaire_at,
     },
     status::HttpError,
 };
@@ -100,7 +100,7 @@ pub async fn call(
         return Err(HttpError::Invalid(foreign));
     }
     let read = read_prefetch(&prefetch)?;
-    let Some(response) = latest_intake(&read.responses) else {
+    let Some(response) = latest_intake(&read.responses, &state.settings.base_url) else {
         tracing::info!(cards = 0, "no completed intake questionnaire");
         return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
     };
@@ -406,7 +406,10 @@ fn read_prefetch(prefetch: &Map<String, Value>) -> Result<Prefetched, JsonError>
 }
 
 /// The most recently authored completed (or amended) response to our Questionnaire.
-fn latest_intake(responses: &[QuestionnaireResponse]) -> Option<&QuestionnaireResponse> {
+fn latest_intake<'a>(
+    responses: &'a [QuestionnaireResponse],
+    base_url: &str,
+) -> Option<&'a QuestionnaireResponse> {
     let authored = |r: &QuestionnaireResponse| {
         r.authored
             .as_deref()
@@ -418,7 +421,7 @@ fn latest_intake(responses: &[QuestionnaireResponse]) -> Option<&QuestionnaireRe
         .filter(|r| {
             r.questionnaire
                 .as_deref()
-                .is_some_and(answers_our_questionnaire)
+                .is_some_and(|canonical| answers_our_questionnaire_at(canonical, base_url))
         })
         .max_by_key(|r| authored(r))
 }

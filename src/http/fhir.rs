@@ -16,7 +16,7 @@ use crate::fhir::{
     chart::Chart,
     from_json, from_value, intake,
     model::{Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse},
-    published, questionnaire,
+    published, questionnaire, questionnaire_response,
 };
 use crate::{assess::Call, audit::Door, caller::Caller, status::HttpError};
 
@@ -85,10 +85,26 @@ pub async fn cramp_assess(
         .and_then(|r| r.strip_prefix("Patient/"))
         .map(str::to_owned);
     let call = Call::new(Door::FhirOperation, &caller).about(&request_id, patient_id.as_deref());
-    let read = intake::read(&response, &inputs.chart, &[], now.date()).map(|intake| {
-        let request = intake.request();
-        (intake, request)
+    // The strict canonical check needs the deployment's base URL, which only the door knows; a
+    // refusal goes through the assessor like any other, so it is audited.
+    let ours = response.questionnaire.as_deref().is_some_and(|canonical| {
+        questionnaire_response::answers_our_questionnaire_at(canonical, &state.settings.base_url)
     });
+    let read = if ours {
+        intake::read(&response, &inputs.chart, &[], now.date()).map(|intake| {
+            let request = intake.request();
+            (intake, request)
+        })
+    } else {
+        Err(vec![cramp_core::FieldViolation::new(
+            "questionnaire",
+            format!(
+                "must be this service's intake Questionnaire with its version: {}|{}",
+                questionnaire::canonical(&state.settings.base_url),
+                crate::fhir::QUESTIONNAIRE_VERSION
+            ),
+        )])
+    };
     let (intake, assessed) = state
         .assessor
         .assess_translated(&call, read, 0)

@@ -247,6 +247,21 @@ async fn an_unknown_questionnaire_canonical_is_rejected() {
     save_fhir("operation-outcome", &answer.body);
     response["questionnaire"] = json!(format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|2.0.0"));
     assert_eq!(assess(&app, &response).await.status, 400);
+    // Issue 13 item 6: strict. Another host's look-alike, or no version, is not ours; this
+    // deployment's canonical at a 1.x version is.
+    for look_alike in [
+        "https://elsewhere.example.com/fhir/Questionnaire/cramp-intake|1.1.0".to_owned(),
+        "https://cds.example.org.evil.example/fhir/Questionnaire/cramp-intake|1.1.0".to_owned(),
+        format!("{BASE_URL}/fhir/Questionnaire/cramp-intake"),
+        format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.x"),
+    ] {
+        response["questionnaire"] = json!(look_alike);
+        let answer = assess(&app, &response).await;
+        assert_eq!(answer.status, 400, "{look_alike}: {}", answer.text);
+        assert!(answer.text.contains("questionnaire"), "{}", answer.text);
+    }
+    response["questionnaire"] = json!(format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.0.0"));
+    assert_eq!(assess(&app, &response).await.status, 200);
     app.stop().await;
 }
 
