@@ -302,13 +302,13 @@ fn foreign_resources(prefetch: &Map<String, Value>, patient_id: &str) -> Vec<Fie
     for (key, value) in prefetch {
         for (path, resource) in resources(key, value) {
             match resource.get("resourceType").and_then(Value::as_str) {
-                Some("Patient") => {
-                    if resource.get("id").and_then(Value::as_str) != Some(patient_id) {
-                        foreign.push(FieldViolation::new(
-                            format!("{path}.id"),
-                            "is not context.patientId: another patient's record is not assessed",
-                        ));
-                    }
+                Some("Patient")
+                    if resource.get("id").and_then(Value::as_str) != Some(patient_id) =>
+                {
+                    foreign.push(FieldViolation::new(
+                        format!("{path}.id"),
+                        "is not context.patientId: another patient's record is not assessed",
+                    ));
                 }
                 Some(
                     "QuestionnaireResponse"

@@ -152,9 +152,10 @@ impl FhirServerClient {
                     Err(failure) => tracing::info!(
                         key = %key,
                         outcome = failure.code(),
-                        status = match failure {
-                            FetchFailure::Status(status) => *status,
-                            _ => 0,
+                        status = if let FetchFailure::Status(status) = failure {
+                            *status
+                        } else {
+                            0
                         },
                         "fhirServer query"
                     ),

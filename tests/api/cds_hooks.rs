@@ -844,7 +844,8 @@ fn another_patient_s_data_gives_no_cards_a_clear_error_and_an_audit_event() {
     let logs = crate::helpers::capture_trace_logs(|| async {
         let app = app().await;
         let http = app.http();
-        let cases: [(&str, fn(&mut Value)); 4] = [
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit); 4] = [
             ("prefetch.intake.entry[0].resource.subject", |r| {
                 r["prefetch"]["intake"]["entry"][0]["resource"]["subject"] =
                     json!({"reference": "Patient/999"})

@@ -117,8 +117,7 @@ pub fn describe(service: &ServiceDef, base_url: &str) -> Service {
         id: service.id,
         prefetch,
         usage_requirements: format!(
-            "Needs prefetch `patient` and `intake`: the latest completed QuestionnaireResponse to the intake Questionnaire {canonical}|{} ({base_url}/fhir/Questionnaire/cramp-intake). A key left out, null or an OperationOutcome is fetched from fhirServer with fhirAuthorization by the same query; without fhirServer, or when it cannot give `patient` and `intake` in time, the service answers 412. `conditions`, `medications` and `labs` are optional.",
-            QUESTIONNAIRE_VERSION
+            "Needs prefetch `patient` and `intake`: the latest completed QuestionnaireResponse to the intake Questionnaire {canonical}|{QUESTIONNAIRE_VERSION} ({base_url}/fhir/Questionnaire/cramp-intake). A key left out, null or an OperationOutcome is fetched from fhirServer with fhirAuthorization by the same query; without fhirServer, or when it cannot give `patient` and `intake` in time, the service answers 412. `conditions`, `medications` and `labs` are optional."
         ),
     }
 }
