@@ -8,12 +8,12 @@
 //! # Layout (lower layers first; `tests/layers.rs` keeps imports pointing down)
 //! - [`pb`], [`convert`]: re-exported from `cramp-wire`: the generated `cramp.v1` API, and wire
 //!   types ⇄ core types, total, enums by value name.
-//! - [`caller`]: the authenticated identity both doors hand to handlers and the audit trail.
-//! - [`request_id`]: the request id bound and its loggable form.
-//! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment), every section.
 //! - [`fhir`], [`cds_hooks`]: re-exported from `cramp-ehr`: the FHIR mapping (intake
 //!   Questionnaire, QuestionnaireResponse and chart resources → history; the Bundle) and CDS
 //!   Hooks 2.0.1 (services, model, cards). No HTTP there; the handlers are in [`http`].
+//! - [`caller`]: the authenticated identity both doors hand to handlers and the audit trail.
+//! - [`request_id`]: the request id bound and its loggable form.
+//! - [`config`]: layered settings (embedded defaults, file, `CRAMP__` environment), every section.
 //! - [`status`]: the one table of gRPC statuses and their reasons, and [`status::HttpError`].
 //! - [`audit`]: one AuditEvent-shaped record per assessment, on its own tracing target.
 //! - [`telemetry`]: structured logs, OpenTelemetry traces and metrics (OTLP, Prometheus `/metrics`);
@@ -28,7 +28,8 @@
 //!   handlers.
 //! - [`screen`]: the `screen` command: NDJSON/CSV files through the assessor, here or on a server.
 //! - [`cli`]: the `serve`, `assess` and `kb` commands.
-//! - [`server`]: binds and serves gRPC with health and reflection; graceful shutdown.
+//! - [`server`]: the composition root: binds, builds each door, and drains them all through one
+//!   [`server::Shutdown`] with explicit phases.
 
 pub mod assess;
 pub mod audit;

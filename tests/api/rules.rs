@@ -9,7 +9,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{repo_path, spawn_app};
-use crate::vignettes::{Case, check};
+use crate::vignettes::{Case, check, observe};
+use cramp_core::golden;
 
 /// One golden case: the vignette-shaped part plus the rule expectations.
 struct RuleCase {
@@ -80,25 +81,10 @@ async fn every_rule_case_meets_its_expectations() {
             .assess(rc.case.request.clone())
             .await
             .map(tonic::Response::into_inner);
-        let fired: Vec<String> = outcome
-            .as_ref()
-            .ok()
-            .and_then(|r| r.assessment.as_ref())
-            .map(|a| a.flags.iter().map(|f| f.rule_id.clone()).collect())
-            .unwrap_or_default();
-        let mut errs = check(&rc.case.expect, outcome);
-        errs.extend(
-            rc.fires
-                .iter()
-                .filter(|r| !fired.contains(r))
-                .map(|r| format!("rule {r} did not fire (fired: {fired:?})")),
-        );
-        errs.extend(
-            rc.silent
-                .iter()
-                .filter(|r| fired.contains(r))
-                .map(|r| format!("rule {r} fired but must stay silent")),
-        );
+        let mut errs = check(&rc.case.expect, &outcome);
+        if let Ok(observed) = observe(&outcome) {
+            errs.extend(golden::check_rules(&rc.fires, &rc.silent, &observed));
+        }
         if !errs.is_empty() {
             failures.push(format!("{} {}: {}", rc.file, rc.case.id, errs.join("; ")));
         }

@@ -1,7 +1,8 @@
 //! Clinical vignettes through the real server: every `tests/data/vignettes/*.json` (copied
 //! unchanged from the shared ground truth) and every `tests/data/cases/*.json` (the project's own
-//! cases, same schema) is sent with the generated client over TCP and checked the way
-//! `shared/tools/vignette_runner.py` checks it, key for key.
+//! cases, same schema) is sent with the generated client over TCP and judged by the core's one
+//! checker (`cramp_core::golden::check`, the vocabulary of `shared/tools/vignette_runner.py`),
+//! over what the answer names.
 //!
 //! All failures are collected and reported together with the vignette id, so one run shows the
 //! whole state of the knowledge base.
@@ -9,6 +10,7 @@
 use std::path::Path;
 
 use cramp_cds::pb;
+use cramp_core::golden::{self, Observed};
 use serde_json::Value;
 use tonic_types::StatusExt as _;
 
@@ -76,7 +78,7 @@ async fn every_vignette_meets_its_expectations() {
             .assess(case.request.clone())
             .await
             .map(tonic::Response::into_inner);
-        let errors = check(&case.expect, outcome);
+        let errors = check(&case.expect, &outcome);
         if !errors.is_empty() {
             failures.push(format!("FAIL {}: {}", case.id, errors.join("; ")));
         }
@@ -92,224 +94,73 @@ async fn every_vignette_meets_its_expectations() {
     );
 }
 
-/// The string items of `expect[key]` (absent means none).
-fn list<'a>(expect: &'a Value, key: &str) -> Vec<&'a str> {
-    expect
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
-}
-
-/// The groups of `expect[key]` (a list of lists).
-fn groups<'a>(expect: &'a Value, key: &str) -> Vec<Vec<&'a str>> {
-    expect
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|g| {
-                    g.as_array()
-                        .map(|g| g.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `items[*][key]` as strings (absent items have no value, as in the runner's `names`).
-fn names<'a>(items: Option<&'a Value>, key: &str) -> Vec<&'a str> {
-    items
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| i.get(key).and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `a[...]` → `a....` normalisation the runner applies to field paths.
-fn dotted(path: &str) -> String {
-    path.replace('[', ".").replace(']', "")
-}
-
-/// Every way the outcome misses the expectations; empty when it meets them all.
-pub(crate) fn check(
-    expect: &Value,
-    outcome: Result<pb::AssessResponse, tonic::Status>,
-) -> Vec<String> {
-    let invalid_fields = list(expect, "invalid_fields");
+/// What the door's answer names, for the core's checker; a refusal is the fields it named.
+pub(crate) fn observe(
+    outcome: &Result<pb::AssessResponse, tonic::Status>,
+) -> Result<Result<Observed<'_>, Vec<String>>, String> {
     let response = match outcome {
-        Err(status)
-            if expect.get("invalid_fields").is_some()
-                && status.code() == tonic::Code::InvalidArgument =>
-        {
-            let got: Vec<String> = status
+        Ok(response) => response,
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            return Ok(Err(status
                 .get_details_bad_request()
                 .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-                .unwrap_or_default();
-            return invalid_fields
-                .iter()
-                .filter(|f| {
-                    let tail = f.split_once("history.").map_or(**f, |(_, t)| t);
-                    !got.iter()
-                        .any(|g| g.ends_with(tail) || dotted(g).ends_with(&dotted(tail)))
-                })
-                .map(|f| format!("BadRequest lacks field {f} (got {got:?})"))
-                .collect();
+                .unwrap_or_default()));
         }
         Err(status) => {
-            return vec![format!(
+            return Err(format!(
                 "RPC failed: {:?}: {}",
                 status.code(),
                 status.message()
-            )];
+            ));
         }
-        Ok(_) if expect.get("invalid_fields").is_some() => {
-            return vec!["accepted an invalid request".into()];
-        }
-        Ok(response) => response,
     };
-
-    let d = serde_json::to_value(&response).unwrap();
-    let a = d.get("assessment").unwrap_or(&d);
-    let urgency = a.get("urgency").and_then(Value::as_str);
-    let flags = names(a.get("flags"), "flag");
-    let workups = names(a.get("workups"), "workup");
-    let meds = a.get("medication_findings");
-    let classes = names(meds, "drug_class");
-    let mut errs = Vec::new();
-
-    if expect.get("urgency").is_some()
-        && !urgency.is_some_and(|u| list(expect, "urgency").contains(&u))
-    {
-        errs.push(format!(
-            "urgency {urgency:?} not in {:?}",
-            list(expect, "urgency")
-        ));
-    }
-    // `_present` / `_absent` lists and `_one_of` groups, checked alike for each kind of item.
-    for (kind, got, what) in [
-        ("flags", &flags, "flag"),
-        ("workups", &workups, "workup"),
-        ("drug_classes", &classes, "drug class"),
-    ] {
-        for item in list(expect, &format!("{kind}_present")) {
-            if !got.contains(&item) {
-                errs.push(format!("missing {what} {item}"));
-            }
-        }
-        for item in list(expect, &format!("{kind}_absent")) {
-            if got.contains(&item) {
-                errs.push(format!("spurious {what} {item}"));
-            }
-        }
-        for group in groups(expect, &format!("{kind}_one_of")) {
-            if !group.iter().any(|item| got.contains(item)) {
-                errs.push(format!("none of {kind} {group:?}"));
-            }
-        }
-    }
-    let input_names = names(meds, "input_name");
-    for n in list(expect, "medications_not_flagged") {
-        if input_names.contains(&n) {
-            errs.push(format!("flagged negative-control medication {n:?}"));
-        }
-    }
-    if let Some(leading) = expect.get("leading_drug_class").and_then(Value::as_str) {
-        // The first finding's class, even when that finding has none (the runner's `classes[0]`).
-        let first = meds
-            .and_then(Value::as_array)
-            .and_then(|m| m.first())
-            .map(|m| m.get("drug_class").and_then(Value::as_str));
-        if first != Some(Some(leading)) {
-            errs.push(format!("leading drug class {first:?} != {leading}"));
-        }
-    }
-    let asked = names(a.get("missing_information"), "field");
-    for field in list(expect, "missing_information_fields") {
-        if !asked.iter().any(|g| *g == field || g.ends_with(field)) {
-            errs.push(format!("missing_information lacks {field} (got {asked:?})"));
-        }
-    }
-    errs
+    let Some(a) = response.assessment.as_ref() else {
+        return Ok(Ok(Observed::default()));
+    };
+    let urgency = |n: i32| pb::Urgency::try_from(n).map_or("", |u| u.as_str_name());
+    let flag = |n: i32| pb::Flag::try_from(n).map_or("", |f| f.as_str_name());
+    Ok(Ok(Observed {
+        urgency: urgency(a.urgency),
+        flags: a
+            .flags
+            .iter()
+            .map(|f| (flag(f.flag), urgency(f.urgency)))
+            .collect(),
+        workups: a
+            .workups
+            .iter()
+            .map(|w| pb::Workup::try_from(w.workup).map_or("", |w| w.as_str_name()))
+            .collect(),
+        medications: a
+            .medication_findings
+            .iter()
+            .map(|m| {
+                let class = pb::DrugClass::try_from(m.drug_class).map_or("", |c| c.as_str_name());
+                (m.input_name.as_str(), class)
+            })
+            .collect(),
+        possible_flags: a
+            .possible_flags
+            .iter()
+            .filter_map(|p| p.flag.as_ref().map(|f| flag(f.flag)))
+            .collect(),
+        missing_information: a
+            .missing_information
+            .iter()
+            .map(|m| m.field.as_str())
+            .collect(),
+        rule_ids: a.flags.iter().map(|f| f.rule_id.as_str()).collect(),
+    }))
 }
 
-#[cfg(test)]
-mod checker {
-    //! The checker itself, on hand-made outcomes, so a lenient checker cannot hide a failing
-    //! vignette.
-
-    use serde_json::json;
-
-    use super::*;
-
-    fn response(assessment: Value) -> Result<pb::AssessResponse, tonic::Status> {
-        Ok(serde_json::from_value(json!({ "request_id": "t", "assessment": assessment })).unwrap())
-    }
-
-    #[test]
-    fn every_expectation_kind_can_fail() {
-        let expect = json!({
-            "urgency": ["URGENCY_EMERGENCY"],
-            "flags_present": ["FLAG_PE_SUSPECTED"],
-            "flags_absent": ["FLAG_PAD_PATTERN"],
-            "flags_one_of": [["FLAG_DVT_SUSPECTED", "FLAG_ACUTE_LIMB_ISCHEMIA"]],
-            "workups_present": ["WORKUP_EMERGENCY_CARE"],
-            "workups_absent": ["WORKUP_ANKLE_BRACHIAL_INDEX"],
-            "workups_one_of": [["WORKUP_CBC"]],
-            "drug_classes_present": ["DRUG_CLASS_STATIN"],
-            "drug_classes_absent": ["DRUG_CLASS_THIAZIDE_DIURETIC"],
-            "medications_not_flagged": ["HCTZ"],
-            "leading_drug_class": "DRUG_CLASS_STATIN",
-            "missing_information_fields": ["cramps.relief_on_standing_still"]
-        });
-        let outcome = response(json!({
-            "urgency": "URGENCY_SOON",
-            "flags": [{"flag": "FLAG_PAD_PATTERN"}],
-            "workups": [{"workup": "WORKUP_ANKLE_BRACHIAL_INDEX"}],
-            "medication_findings": [{"input_name": "HCTZ", "drug_class": "DRUG_CLASS_THIAZIDE_DIURETIC"}],
-        }));
-        assert_eq!(check(&expect, outcome).len(), 12);
-    }
-
-    #[test]
-    fn a_matching_outcome_passes() {
-        let expect = json!({
-            "urgency": ["URGENCY_SOON", "URGENCY_ROUTINE"],
-            "flags_present": ["FLAG_PAD_PATTERN"],
-            "flags_one_of": [["FLAG_DVT_SUSPECTED", "FLAG_PAD_PATTERN"]],
-            "leading_drug_class": "DRUG_CLASS_STATIN",
-            "missing_information_fields": ["relief_on_standing_still"]
-        });
-        let outcome = response(json!({
-            "urgency": "URGENCY_SOON",
-            "flags": [{"flag": "FLAG_PAD_PATTERN"}],
-            "medication_findings": [{"input_name": "atorvastatin", "drug_class": "DRUG_CLASS_STATIN"}],
-            "missing_information": [{"field": "cramps.relief_on_standing_still"}],
-        }));
-        assert_eq!(check(&expect, outcome), Vec::<String>::new());
-    }
-
-    #[test]
-    fn invalid_fields_match_from_the_history_root_or_with_dotted_indexes() {
-        use tonic_types::{ErrorDetails, StatusExt as _};
-
-        let mut details = ErrorDetails::new();
-        details.add_bad_request_violation("history.medications[0].name", "is required");
-        let status = || {
-            tonic::Status::with_error_details(tonic::Code::InvalidArgument, "bad", details.clone())
-        };
-        let expect =
-            json!({ "invalid_fields": ["history.medications[0].name", "medications.0.name"] });
-        assert_eq!(check(&expect, Err(status())), Vec::<String>::new());
-        let expect = json!({ "invalid_fields": ["history.patient.age_years"] });
-        assert_eq!(check(&expect, Err(status())).len(), 1);
-        assert_eq!(
-            check(&expect, response(json!({}))),
-            ["accepted an invalid request"]
-        );
+/// Every way the door's outcome misses the expectations (the core's checker); empty when it
+/// meets them all.
+pub(crate) fn check(
+    expect: &Value,
+    outcome: &Result<pb::AssessResponse, tonic::Status>,
+) -> Vec<String> {
+    match observe(outcome) {
+        Ok(observed) => golden::check(expect, &observed),
+        Err(failed) => vec![failed],
     }
 }

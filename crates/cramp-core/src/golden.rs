@@ -1,29 +1,43 @@
-//! Clinician-readable cases run in the core alone (`cargo test -p cramp-core`): the golden rule
-//! cases of `crates/cramp-core/tests/data/rules/*.json` and the public vignettes of
-//! `tests/data/vignettes/*.json`, read from their proto3 JSON through the core's own field table,
-//! with the vignette runner's expectation vocabulary. The server runs the same files through the
-//! real doors; this runs them in seconds, and a field path that is not in the intake schema fails
+//! Clinician-readable cases and the one checker of their expectations.
+//!
+//! The checker ([`check`], [`check_rules`]) speaks the vignette runner's expectation vocabulary
+//! (`urgency`, `flags_present`, `invalid_fields`, ...) plus the core-only keys (possible flags,
+//! per-flag urgency, the leading question) over an [`Observed`] outcome: what an assessment names.
+//! The core's tests build it from a core [`Assessment`]; the server's tests build it from the
+//! answers of the real doors (with the `test-support` feature), so both judge a case alike.
+//!
+//! Under `cargo test -p cramp-core` the golden rule cases of
+//! `crates/cramp-core/tests/data/rules/*.json` and the public vignettes of
+//! `tests/data/vignettes/*.json` run in the core alone, read from their proto3 JSON through the
+//! core's own field table: in seconds, and a field path that is not in the intake schema fails
 //! here.
 
+#[cfg(test)]
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+#[cfg(test)]
 use crate::input::fields::{self, Slot};
+#[cfg(test)]
 use crate::input::{CrampHistory, FieldViolation, Medication, validate};
 use crate::output::Assessment;
+#[cfg(test)]
 use crate::{KnowledgeBase, evaluate};
 
+#[cfg(test)]
 pub(crate) fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(rel)
 }
 
+#[cfg(test)]
 pub(crate) fn core_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+#[cfg(test)]
 /// Reads a proto3-JSON `CrampHistory` by the core's field table. Unknown keys are an error (a
 /// typo in a case must fail); an enum name the contract does not know is a field violation, as
 /// the adapters report it.
@@ -101,6 +115,7 @@ pub(crate) fn parse_history(v: &Value) -> Result<(CrampHistory, Vec<FieldViolati
 }
 
 /// The assessment of a case's history, or the validation error's field paths.
+#[cfg(test)]
 pub(crate) fn assess_json(history: &Value) -> Result<Assessment, Vec<String>> {
     let (h, prior) = parse_history(history).map_err(|e| vec![e])?;
     match validate(h, prior) {
@@ -131,15 +146,72 @@ fn groups<'a>(v: &'a Value, key: &str) -> Vec<Vec<&'a str>> {
         .unwrap_or_default()
 }
 
-/// The vignette runner's checks (tests/api/vignettes.rs `check`), on a core assessment.
-pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -> Vec<String> {
+/// What an outcome names, in the vocabulary of the expectations: enum value names, field
+/// paths, medication names and rule ids, in the assessment's order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed<'a> {
+    /// The overall urgency.
+    pub urgency: &'a str,
+    /// Each flag with its own urgency.
+    pub flags: Vec<(&'a str, &'a str)>,
+    /// The suggested workups.
+    pub workups: Vec<&'a str>,
+    /// Each medication finding: the name as given, and its drug class.
+    pub medications: Vec<(&'a str, &'a str)>,
+    /// The red flags that cannot be excluded (g.1).
+    pub possible_flags: Vec<&'a str>,
+    /// The fields asked about, most useful first.
+    pub missing_information: Vec<&'a str>,
+    /// The rule ids behind the flags.
+    pub rule_ids: Vec<&'a str>,
+}
+
+impl<'a> Observed<'a> {
+    /// What a core assessment names.
+    #[must_use]
+    pub fn of(a: &'a Assessment) -> Self {
+        Self {
+            urgency: a.urgency.name(),
+            flags: a
+                .flags
+                .iter()
+                .map(|f| (f.flag.name(), f.urgency.name()))
+                .collect(),
+            workups: a.workups.iter().map(|w| w.workup.name()).collect(),
+            medications: a
+                .medication_findings
+                .iter()
+                .map(|m| (m.input_name.as_str(), m.drug_class.name()))
+                .collect(),
+            possible_flags: a
+                .possible_flags
+                .iter()
+                .map(|p| p.risk.flag.name())
+                .collect(),
+            missing_information: a.missing_information.iter().map(|m| m.field).collect(),
+            rule_ids: a.flags.iter().map(|f| f.rule_id).collect(),
+        }
+    }
+}
+
+/// `a[...]` → `a....`: the runner's normalisation of field paths.
+fn dotted(path: &str) -> String {
+    path.replace('[', ".").replace(']', "")
+}
+
+/// Every way `outcome` misses `expect`; empty when it meets them all. `outcome` is what was
+/// assessed, or the field paths a refusal named.
+#[must_use]
+pub fn check(expect: &Value, outcome: &Result<Observed<'_>, Vec<String>>) -> Vec<String> {
     let a = match outcome {
         Err(fields) if expect.get("invalid_fields").is_some() => {
             return list(expect, "invalid_fields")
                 .into_iter()
                 .filter(|f| {
                     let tail = f.split_once("history.").map_or(*f, |(_, t)| t);
-                    !fields.iter().any(|g| g.ends_with(tail))
+                    !fields
+                        .iter()
+                        .any(|g| g.ends_with(tail) || dotted(g).ends_with(&dotted(tail)))
                 })
                 .map(|f| format!("validation lacks field {f} (got {fields:?})"))
                 .collect();
@@ -151,23 +223,18 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
         Ok(a) => a,
     };
     let mut errs = Vec::new();
-    let urgency = a.urgency.name();
-    if expect.get("urgency").is_some() && !list(expect, "urgency").contains(&urgency) {
+    if expect.get("urgency").is_some() && !list(expect, "urgency").contains(&a.urgency) {
         errs.push(format!(
-            "urgency {urgency} not in {:?}",
+            "urgency {} not in {:?}",
+            a.urgency,
             list(expect, "urgency")
         ));
     }
-    let flags: Vec<&str> = a.flags.iter().map(|f| f.flag.name()).collect();
-    let workups: Vec<&str> = a.workups.iter().map(|w| w.workup.name()).collect();
-    let classes: Vec<&str> = a
-        .medication_findings
-        .iter()
-        .map(|m| m.drug_class.name())
-        .collect();
+    let flags: Vec<&str> = a.flags.iter().map(|(flag, _)| *flag).collect();
+    let classes: Vec<&str> = a.medications.iter().map(|(_, class)| *class).collect();
     for (kind, got) in [
         ("flags", &flags),
-        ("workups", &workups),
+        ("workups", &a.workups),
         ("drug_classes", &classes),
     ] {
         for item in list(expect, &format!("{kind}_present")) {
@@ -186,22 +253,18 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
             }
         }
     }
-    // Core-only keys (the server's runner ignores them): possible red flags (g.1) and the question
-    // that must lead `missing_information`.
-    let possible: Vec<&str> = a
-        .possible_flags
-        .iter()
-        .map(|p| p.risk.flag.name())
-        .collect();
+    // Keys beyond the shared runner's: possible red flags (g.1), a flag's own urgency and the
+    // question that must lead `missing_information`.
     for item in list(expect, "possible_flags_present") {
-        if !possible.contains(&item) {
+        if !a.possible_flags.contains(&item) {
             errs.push(format!(
-                "missing possible flag {item} (possible: {possible:?})"
+                "missing possible flag {item} (possible: {:?})",
+                a.possible_flags
             ));
         }
     }
     for item in list(expect, "possible_flags_absent") {
-        if possible.contains(&item) {
+        if a.possible_flags.contains(&item) {
             errs.push(format!("spurious possible flag {item}"));
         }
     }
@@ -210,8 +273,8 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
             let got = a
                 .flags
                 .iter()
-                .find(|f| f.flag.name() == flag)
-                .map(|f| f.urgency.name());
+                .find(|(f, _)| f == flag)
+                .map(|(_, urgency)| *urgency);
             let allowed: Vec<&str> = want
                 .as_array()
                 .map(|w| w.iter().filter_map(Value::as_str).collect())
@@ -224,35 +287,63 @@ pub(crate) fn check(expect: &Value, outcome: &Result<Assessment, Vec<String>>) -
     if let Some(first) = expect
         .get("missing_information_first")
         .and_then(Value::as_str)
-        && a.missing_information.first().map(|m| m.field) != Some(first)
+        && a.missing_information.first() != Some(&first)
     {
         errs.push(format!(
             "missing_information does not lead with {first} (got {:?})",
-            a.missing_information.first().map(|m| m.field)
+            a.missing_information.first()
         ));
     }
     for n in list(expect, "medications_not_flagged") {
-        if a.medication_findings.iter().any(|m| m.input_name == n) {
+        if a.medications.iter().any(|(name, _)| *name == n) {
             errs.push(format!("flagged negative-control medication {n:?}"));
         }
     }
     if let Some(leading) = expect.get("leading_drug_class").and_then(Value::as_str)
-        && a.medication_findings.first().map(|m| m.drug_class.name()) != Some(leading)
+        && classes.first() != Some(&leading)
     {
-        errs.push(format!("leading drug class is not {leading}"));
+        errs.push(format!(
+            "leading drug class {:?} is not {leading}",
+            classes.first()
+        ));
     }
     for field in list(expect, "missing_information_fields") {
         if !a
             .missing_information
             .iter()
-            .any(|m| m.field == field || m.field.ends_with(field))
+            .any(|m| *m == field || m.ends_with(field))
         {
-            errs.push(format!("missing_information lacks {field}"));
+            errs.push(format!(
+                "missing_information lacks {field} (got {:?})",
+                a.missing_information
+            ));
         }
     }
     errs
 }
 
+/// The rule ids that must have fired and those that must have stayed silent.
+#[must_use]
+pub fn check_rules(
+    fires: &[String],
+    silent: &[String],
+    outcome: &Result<Observed<'_>, Vec<String>>,
+) -> Vec<String> {
+    let fired: &[&str] = outcome.as_ref().map_or(&[], |a| a.rule_ids.as_slice());
+    fires
+        .iter()
+        .filter(|r| !fired.contains(&r.as_str()))
+        .map(|r| format!("rule {r} did not fire (fired: {fired:?})"))
+        .chain(
+            silent
+                .iter()
+                .filter(|r| fired.contains(&r.as_str()))
+                .map(|r| format!("rule {r} fired but must stay silent")),
+        )
+        .collect()
+}
+
+#[cfg(test)]
 fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -263,12 +354,14 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
+#[cfg(test)]
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// One golden rule case.
+#[cfg(test)]
 pub(crate) struct RuleCase {
     pub(crate) id: String,
     pub(crate) history: Value,
@@ -277,6 +370,7 @@ pub(crate) struct RuleCase {
     pub(crate) silent: Vec<String>,
 }
 
+#[cfg(test)]
 pub(crate) fn rule_cases() -> Vec<RuleCase> {
     let mut out = Vec::new();
     for path in json_files(&core_path("tests/data/rules")) {
@@ -301,6 +395,7 @@ pub(crate) fn rule_cases() -> Vec<RuleCase> {
 }
 
 /// Every vignette: (id, history, expect).
+#[cfg(test)]
 pub(crate) fn vignettes() -> Vec<(String, Value, Value)> {
     json_files(&repo_path("tests/data/vignettes"))
         .iter()
@@ -320,6 +415,12 @@ mod tests {
     use super::*;
     use crate::input::fields::is_intake_path;
     use crate::kb::certainty;
+    use serde_json::json;
+
+    /// What a core outcome names.
+    fn observe(outcome: &Result<Assessment, Vec<String>>) -> Result<Observed<'_>, Vec<String>> {
+        outcome.as_ref().map(Observed::of).map_err(Clone::clone)
+    }
 
     #[test]
     fn every_vignette_meets_its_expectations_in_the_core() {
@@ -328,7 +429,7 @@ mod tests {
         let failures: Vec<String> = cases
             .iter()
             .filter_map(|(id, h, expect)| {
-                let errs = check(expect, &assess_json(h));
+                let errs = check(expect, &observe(&assess_json(h)));
                 (!errs.is_empty()).then(|| format!("{id}: {}", errs.join("; ")))
             })
             .collect();
@@ -341,28 +442,14 @@ mod tests {
         assert!(cases.len() >= 60, "found only {} cases", cases.len());
         let mut failures = Vec::new();
         for c in &cases {
-            let outcome = assess_json(&c.history);
-            let fired: Vec<&str> = outcome
-                .as_ref()
-                .map(|a| a.flags.iter().map(|f| f.rule_id).collect())
-                .unwrap_or_default();
+            let assessed = assess_json(&c.history);
+            let outcome = observe(&assessed);
             let mut errs = if c.expect.is_null() {
                 Vec::new()
             } else {
                 check(&c.expect, &outcome)
             };
-            errs.extend(
-                c.fires
-                    .iter()
-                    .filter(|r| !fired.contains(&r.as_str()))
-                    .map(|r| format!("rule {r} did not fire (fired: {fired:?})")),
-            );
-            errs.extend(
-                c.silent
-                    .iter()
-                    .filter(|r| fired.contains(&r.as_str()))
-                    .map(|r| format!("rule {r} fired but must stay silent")),
-            );
+            errs.extend(check_rules(&c.fires, &c.silent, &outcome));
             if !errs.is_empty() {
                 failures.push(format!("{}: {}", c.id, errs.join("; ")));
             }
@@ -465,7 +552,7 @@ mod tests {
                 "urgency": ["URGENCY_EMERGENCY"]}"#,
         )
         .expect("json");
-        assert_eq!(check(&expect, &assess_json(&sparse)).len(), 4);
+        assert_eq!(check(&expect, &observe(&assess_json(&sparse))).len(), 4);
         let tender: Value = serde_json::from_str(
             r#"{"patient": {"age_years": 49}, "symptoms": {"calf_tenderness": true}, "conditions": {"recent_surgery": true}}"#,
         )
@@ -473,7 +560,7 @@ mod tests {
         let absent: Value =
             serde_json::from_str(r#"{"possible_flags_absent": ["FLAG_DVT_SUSPECTED"]}"#)
                 .expect("json");
-        assert_eq!(check(&absent, &assess_json(&tender)).len(), 1);
+        assert_eq!(check(&absent, &observe(&assess_json(&tender))).len(), 1);
     }
 
     #[test]
@@ -483,5 +570,77 @@ mod tests {
         assert!(!is_intake_path("symptoms.chest_pian"));
         assert!(is_intake_path("medications[3].name"));
         assert!(!is_intake_path("medications[x].name"));
+    }
+
+    /// Every key of the shared runner's vocabulary can fail, so a lenient checker cannot hide a
+    /// failing vignette (the server's tests judge the real doors with this checker).
+    #[test]
+    fn every_runner_expectation_can_fail() {
+        let expect = json!({
+            "urgency": ["URGENCY_EMERGENCY"],
+            "flags_present": ["FLAG_PE_SUSPECTED"],
+            "flags_absent": ["FLAG_PAD_PATTERN"],
+            "flags_one_of": [["FLAG_DVT_SUSPECTED", "FLAG_ACUTE_LIMB_ISCHEMIA"]],
+            "workups_present": ["WORKUP_EMERGENCY_CARE"],
+            "workups_absent": ["WORKUP_ANKLE_BRACHIAL_INDEX"],
+            "workups_one_of": [["WORKUP_CBC"]],
+            "drug_classes_present": ["DRUG_CLASS_STATIN"],
+            "drug_classes_absent": ["DRUG_CLASS_THIAZIDE_DIURETIC"],
+            "medications_not_flagged": ["HCTZ"],
+            "leading_drug_class": "DRUG_CLASS_STATIN",
+            "missing_information_fields": ["cramps.relief_on_standing_still"]
+        });
+        let observed = Observed {
+            urgency: "URGENCY_SOON",
+            flags: vec![("FLAG_PAD_PATTERN", "URGENCY_SOON")],
+            workups: vec!["WORKUP_ANKLE_BRACHIAL_INDEX"],
+            medications: vec![("HCTZ", "DRUG_CLASS_THIAZIDE_DIURETIC")],
+            ..Observed::default()
+        };
+        assert_eq!(check(&expect, &Ok(observed)).len(), 12);
+    }
+
+    #[test]
+    fn a_matching_outcome_passes() {
+        let expect = json!({
+            "urgency": ["URGENCY_SOON", "URGENCY_ROUTINE"],
+            "flags_present": ["FLAG_PAD_PATTERN"],
+            "flags_one_of": [["FLAG_DVT_SUSPECTED", "FLAG_PAD_PATTERN"]],
+            "leading_drug_class": "DRUG_CLASS_STATIN",
+            "missing_information_fields": ["relief_on_standing_still"]
+        });
+        let observed = Observed {
+            urgency: "URGENCY_SOON",
+            flags: vec![("FLAG_PAD_PATTERN", "URGENCY_SOON")],
+            medications: vec![("atorvastatin", "DRUG_CLASS_STATIN")],
+            missing_information: vec!["cramps.relief_on_standing_still"],
+            ..Observed::default()
+        };
+        assert_eq!(check(&expect, &Ok(observed)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn invalid_fields_match_from_the_history_root_or_with_dotted_indexes() {
+        let refused = Err(vec!["history.medications[0].name".to_owned()]);
+        let expect =
+            json!({ "invalid_fields": ["history.medications[0].name", "medications.0.name"] });
+        assert_eq!(check(&expect, &refused), Vec::<String>::new());
+        let expect = json!({ "invalid_fields": ["history.patient.age_years"] });
+        assert_eq!(check(&expect, &refused).len(), 1);
+        assert_eq!(
+            check(&expect, &Ok(Observed::default())),
+            ["accepted an invalid history"]
+        );
+    }
+
+    #[test]
+    fn rule_expectations_can_fail() {
+        let observed = Ok(Observed {
+            rule_ids: vec!["R1"],
+            ..Observed::default()
+        });
+        let (r1, r2) = (vec!["R1".to_owned()], vec!["R2".to_owned()]);
+        assert!(check_rules(&r1, &r2, &observed).is_empty());
+        assert_eq!(check_rules(&r2, &r1, &observed).len(), 2);
     }
 }

@@ -46,8 +46,9 @@
 )]
 
 mod engine;
-#[cfg(test)]
-mod golden;
+/// The expectation checker of the clinician-readable cases, for the server's tests too.
+#[cfg(any(test, feature = "test-support"))]
+pub mod golden;
 pub mod input;
 pub mod kb;
 mod meds;

@@ -1,8 +1,8 @@
 //! FHIR R4 mapping: the published intake Questionnaire and the mapping of FHIR resources onto
 //! the intake, and of an assessment back into FHIR. No HTTP and no assessing here: the handlers
 //! (`cramp_cds::http::fhir`, in the service) read resources into a wire `CrampHistory` with
-//! [`intake`] and assess it through the service's one `Assessor`, exactly as a gRPC call would be. Nothing here decides
-//! anything clinical.
+//! [`intake`] and assess it through the service's one `Assessor`, exactly as a gRPC call would
+//! be. Nothing here decides anything clinical.
 //!
 //! # Layout
 //! - [`model`]: hand-written serde types for the subset read and written.

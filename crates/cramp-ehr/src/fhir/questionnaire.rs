@@ -2,9 +2,9 @@
 //!
 //! Generated, not hand-written, so the Questionnaire a form fills and the mapper that reads the
 //! answers cannot drift apart. The copy committed at `fhir/Questionnaire-cramp-intake.json` is
-//! this generator's output for the default base URL; a test in the service (`http::fhir`, which
-//! owns the settings that default) keeps the two equal (run it with
-//! `UPDATE_FHIR=1` to rewrite the file after changing the table).
+//! this generator's output for the default base URL; a test in the service (`http::fhir`, beside
+//! the settings that default lives in) keeps the two equal (run it with `UPDATE_FHIR=1` to
+//! rewrite the file after changing the table).
 
 use serde::Serialize;
 
