@@ -63,6 +63,31 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Production mode: a CDS Hooks `fhirServer` must be `https`.
     pub production: bool,
+    /// Fetching from a CDS Hooks `fhirServer` what the prefetch left out.
+    #[serde(default)]
+    pub fhir_server: FhirServerSettings,
+}
+
+/// Bounds of the queries the service runs against an EHR's `fhirServer` when a prefetch key is
+/// missing: CDS Hooks expects an answer in about 500 ms, so the queries of one call run at once
+/// and share one deadline, and an answer cannot grow without bound.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FhirServerSettings {
+    /// The time all of one call's queries together may take (connect included); past it the
+    /// keys still missing are treated as data that cannot be had (412 for a required one).
+    pub timeout_ms: u64,
+    /// The largest answer body read from one query; a bigger one counts as a failed query.
+    pub max_response_bytes: usize,
+}
+
+impl Default for FhirServerSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 400,
+            max_response_bytes: 4 * 1024 * 1024,
+        }
+    }
 }
 
 /// Listener and protocol options.

@@ -9,6 +9,7 @@
 pub mod about;
 pub mod cds_hooks;
 pub mod fhir;
+pub mod fhir_server;
 
 use std::{sync::Arc, time::Instant};
 
@@ -74,6 +75,8 @@ pub struct HttpState {
     pub limiter: crate::limits::Limiter,
     /// Guards the CDS Hooks routes and `$cramp-assess` (a no-op when authentication is off).
     pub auth: crate::auth::Authenticator,
+    /// Fetches from a CDS Hooks `fhirServer` what a call's prefetch left out.
+    pub fhir_server: fhir_server::FhirServerClient,
 }
 
 impl HttpState {
@@ -116,6 +119,11 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route("/fhir/metadata", get(fhir::metadata))
         .route("/fhir/Questionnaire/cramp-intake", get(fhir::questionnaire))
+        .route("/fhir/CodeSystem/cramp-intake", get(fhir::code_system))
+        .route(
+            "/fhir/OperationDefinition/cramp-assess",
+            get(fhir::operation_definition),
+        )
         .route("/about", get(about::about))
         .route("/metrics", get(crate::telemetry::metrics::scrape))
         .fallback(|| async { HttpError::NotFound })

@@ -83,6 +83,9 @@ pub enum ServerError {
     /// The `[auth]` settings cannot be used (the message names the key).
     #[error(transparent)]
     Auth(#[from] AuthConfigError),
+    /// The client for CDS Hooks `fhirServer` queries cannot be built.
+    #[error(transparent)]
+    FhirServer(#[from] crate::http::fhir_server::FhirServerClientError),
     /// A door's serving task panicked or was cancelled.
     #[error("a serving task ended abnormally")]
     Door(#[source] tokio::task::JoinError),
@@ -144,6 +147,8 @@ struct Parts {
     audit: Audit,
     /// Checks credentials on the API and the CDS Hooks routes (built, and checked, in `build`).
     auth: Authenticator,
+    /// Queries a CDS Hooks client's `fhirServer` for what its prefetch left out.
+    fhir_server: crate::http::fhir_server::FhirServerClient,
 }
 
 impl Application {
@@ -154,6 +159,7 @@ impl Application {
     /// `[auth]` settings cannot be used (checked before anything is bound).
     pub async fn build(settings: &Settings) -> Result<Self, ServerError> {
         let auth = Authenticator::new(&settings.auth, &settings.http)?;
+        let fhir_server = crate::http::fhir_server::FhirServerClient::new(&settings.http)?;
         Ok(Self {
             listeners: Listeners::bind(&settings.server).await?,
             parts: Parts {
@@ -168,6 +174,7 @@ impl Application {
                 batch_limits: BatchLimits::from(&settings.batch),
                 batch_gauge: BatchGauge::default(),
                 auth,
+                fhir_server,
             },
             exit_flushes: Vec::new(),
         })

@@ -2,17 +2,20 @@
 //!
 //! A call's prefetch (Patient, the latest completed intake QuestionnaireResponse, active
 //! Conditions, medications, recent labs) is read into a history by [`crate::fhir::intake`] and
-//! assessed on the one path every door uses; the assessment becomes cards ([`cards`]). The
-//! service does not query `fhirServer`: without the required prefetch it answers 412, which the
-//! spec requires when data cannot be had. Logs carry the service id, `hookInstance`, card counts
-//! and outcome codes; never prefetch content, tokens or comments.
+//! assessed on the one path every door uses; the assessment becomes cards ([`cards`]). A prefetch
+//! key the client left out, sent as `null` or as an `OperationOutcome` is fetched from the call's
+//! `fhirServer` with its `fhirAuthorization` token, by the discovery's own query
+//! ([`super::fhir_server`]); without `fhirServer`, or when the server cannot give it in time, a
+//! required key missing is 412, which the spec requires when data cannot be had. Logs carry the
+//! service id, `hookInstance`, card counts and outcome codes; never prefetch content, tokens or
+//! comments.
 
 use axum::{body::Bytes, extract::Path, response::Response};
 use cramp_core::FieldViolation;
 use serde_json::{Map, Value};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::{JSON, State, json};
+use super::{JSON, State, fhir_server::Query, json};
 use crate::{
     assess::Call,
     audit::Door,
@@ -29,7 +32,7 @@ use crate::{
         model::{
             Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse,
         },
-        questionnaire_response::answers_our_questionnaire,
+        questionnaire_response::answers_our_questionnaire_at,
     },
     status::HttpError,
 };
@@ -65,7 +68,15 @@ pub async fn call(
         crate::request_id::loggable_id(&checked.hook_instance),
     );
 
-    let prefetch = request.prefetch.unwrap_or_default();
+    let mut prefetch = request.prefetch.clone().unwrap_or_default();
+    fetch_what_prefetch_left_out(
+        &state,
+        &request,
+        service,
+        &checked.patient_id,
+        &mut prefetch,
+    )
+    .await;
     let missing: Vec<String> = REQUIRED_PREFETCH
         .iter()
         .filter(|key| prefetch.get(**key).is_none_or(is_operation_outcome))
@@ -74,8 +85,22 @@ pub async fn call(
     if !missing.is_empty() {
         return Err(HttpError::PrefetchMissing(missing));
     }
+    let call =
+        Call::new(Door::CdsHooks, &caller).about(&checked.hook_instance, Some(&checked.patient_id));
+    let foreign = foreign_resources(&prefetch, &checked.patient_id);
+    if !foreign.is_empty() {
+        // No card from another patient's chart: refused, and audited as a refusal.
+        tracing::warn!(
+            resources = foreign.len(),
+            "prefetch holds resources of another patient"
+        );
+        let _refused = state
+            .assessor
+            .assess_translated::<()>(&call, Err(foreign.clone()), 0);
+        return Err(HttpError::Invalid(foreign));
+    }
     let read = read_prefetch(&prefetch)?;
-    let Some(response) = latest_intake(&read.responses) else {
+    let Some(response) = latest_intake(&read.responses, &state.settings.base_url) else {
         tracing::info!(cards = 0, "no completed intake questionnaire");
         return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
     };
@@ -100,8 +125,6 @@ pub async fn call(
             return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
         }
     }
-    let call =
-        Call::new(Door::CdsHooks, &caller).about(&checked.hook_instance, Some(&checked.patient_id));
     let translated = intake::read(response, &read.chart, &selected, now.date()).map(|intake| {
         let request = intake.request();
         (intake, request)
@@ -214,6 +237,104 @@ fn check(
     })
 }
 
+/// Runs the discovery's query on `fhirServer` for every prefetch key the client did not satisfy
+/// (absent, `null`, or an `OperationOutcome`), all at once under one deadline, and puts each
+/// answer in its place. A key that cannot be fetched stays as it was.
+async fn fetch_what_prefetch_left_out(
+    state: &State,
+    request: &HookRequest,
+    service: &ServiceDef,
+    patient_id: &str,
+    prefetch: &mut Map<String, Value>,
+) {
+    let Some(server) = request.fhir_server.as_deref() else {
+        return;
+    };
+    // A FHIR id ([A-Za-z0-9.-]{1,64}) needs no escaping in a query; anything else is not put
+    // into one.
+    let valid_id = !patient_id.is_empty()
+        && patient_id.len() <= 64
+        && patient_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !valid_id {
+        return;
+    }
+    let templates = services::describe(service, &state.settings.base_url).prefetch;
+    let queries: Vec<Query> = templates
+        .iter()
+        .filter(|(key, _)| {
+            prefetch
+                .get(**key)
+                .is_none_or(|v| v.is_null() || is_operation_outcome(v))
+        })
+        .map(|(key, template)| Query {
+            key: (*key).to_owned(),
+            relative: template.replace("{{context.patientId}}", patient_id),
+        })
+        .collect();
+    if queries.is_empty() {
+        return;
+    }
+    let token = request
+        .fhir_authorization
+        .as_ref()
+        .and_then(|a| a.get("access_token"))
+        .and_then(Value::as_str);
+    for (key, answer) in state.fhir_server.fetch(server, token, queries).await {
+        if let Ok(value) = answer {
+            prefetch.insert(key, value);
+        }
+    }
+}
+
+/// Every prefetched resource that does not belong to `context.patientId`, named by path: a
+/// Patient with another id, or a QuestionnaireResponse, Condition, Observation or medication whose
+/// `subject` is not that patient or is missing (it cannot then be shown to be theirs). Values are
+/// never echoed.
+fn foreign_resources(prefetch: &Map<String, Value>, patient_id: &str) -> Vec<FieldViolation> {
+    let ours = |reference: &str| {
+        let reference = reference.split("/_history/").next().unwrap_or_default();
+        let tail = format!("Patient/{patient_id}");
+        reference == tail || reference.ends_with(&format!("/{tail}"))
+    };
+    let mut foreign = Vec::new();
+    for (key, value) in prefetch {
+        for (path, resource) in resources(key, value) {
+            match resource.get("resourceType").and_then(Value::as_str) {
+                Some("Patient")
+                    if resource.get("id").and_then(Value::as_str) != Some(patient_id) =>
+                {
+                    foreign.push(FieldViolation::new(
+                        format!("{path}.id"),
+                        "is not context.patientId: another patient's record is not assessed",
+                    ));
+                }
+                Some(
+                    "QuestionnaireResponse"
+                    | "Condition"
+                    | "Observation"
+                    | "MedicationRequest"
+                    | "MedicationStatement",
+                ) => {
+                    let subject = resource
+                        .get("subject")
+                        .and_then(|s| s.get("reference"))
+                        .and_then(Value::as_str);
+                    if !subject.is_some_and(ours) {
+                        foreign.push(FieldViolation::new(
+                            format!("{path}.subject"),
+                            "does not refer to context.patientId: another patient's (or no patient's) data is not assessed",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    foreign
+}
+
 fn is_operation_outcome(value: &Value) -> bool {
     value.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome")
 }
@@ -285,7 +406,10 @@ fn read_prefetch(prefetch: &Map<String, Value>) -> Result<Prefetched, JsonError>
 }
 
 /// The most recently authored completed (or amended) response to our Questionnaire.
-fn latest_intake(responses: &[QuestionnaireResponse]) -> Option<&QuestionnaireResponse> {
+fn latest_intake<'a>(
+    responses: &'a [QuestionnaireResponse],
+    base_url: &str,
+) -> Option<&'a QuestionnaireResponse> {
     let authored = |r: &QuestionnaireResponse| {
         r.authored
             .as_deref()
@@ -297,7 +421,7 @@ fn latest_intake(responses: &[QuestionnaireResponse]) -> Option<&QuestionnaireRe
         .filter(|r| {
             r.questionnaire
                 .as_deref()
-                .is_some_and(answers_our_questionnaire)
+                .is_some_and(|canonical| answers_our_questionnaire_at(canonical, base_url))
         })
         .max_by_key(|r| authored(r))
 }

@@ -16,7 +16,7 @@ use crate::fhir::{
     chart::Chart,
     from_json, from_value, intake,
     model::{Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse},
-    questionnaire,
+    published, questionnaire, questionnaire_response,
 };
 use crate::{assess::Call, audit::Door, caller::Caller, status::HttpError};
 
@@ -57,8 +57,19 @@ pub async fn cramp_assess(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let parameters: Parameters = from_json(&body)?;
-    let inputs = read_parameters(&parameters)?;
+    // The operation's one required input may also be the whole body (FHIR operations with a
+    // single resource input allow it): a bare QuestionnaireResponse.
+    let bare = serde_json::from_slice::<Value>(&body).is_ok_and(|value| {
+        value.get("resourceType").and_then(Value::as_str) == Some("QuestionnaireResponse")
+    });
+    let inputs = if bare {
+        Inputs {
+            response: Some(from_json(&body)?),
+            chart: Chart::default(),
+        }
+    } else {
+        read_parameters(&from_json(&body)?)?
+    };
     let Some(response) = inputs.response else {
         return Err(HttpError::invalid(
             "parameter",
@@ -74,10 +85,26 @@ pub async fn cramp_assess(
         .and_then(|r| r.strip_prefix("Patient/"))
         .map(str::to_owned);
     let call = Call::new(Door::FhirOperation, &caller).about(&request_id, patient_id.as_deref());
-    let read = intake::read(&response, &inputs.chart, &[], now.date()).map(|intake| {
-        let request = intake.request();
-        (intake, request)
+    // The strict canonical check needs the deployment's base URL, which only the door knows; a
+    // refusal goes through the assessor like any other, so it is audited.
+    let ours = response.questionnaire.as_deref().is_some_and(|canonical| {
+        questionnaire_response::answers_our_questionnaire_at(canonical, &state.settings.base_url)
     });
+    let read = if ours {
+        intake::read(&response, &inputs.chart, &[], now.date()).map(|intake| {
+            let request = intake.request();
+            (intake, request)
+        })
+    } else {
+        Err(vec![cramp_core::FieldViolation::new(
+            "questionnaire",
+            format!(
+                "must be this service's intake Questionnaire with its version: {}|{}",
+                questionnaire::canonical(&state.settings.base_url),
+                crate::fhir::QUESTIONNAIRE_VERSION
+            ),
+        )])
+    };
     let (intake, assessed) = state
         .assessor
         .assess_translated(&call, read, 0)
@@ -186,6 +213,21 @@ pub async fn questionnaire(state: State) -> Response {
     )
 }
 
+/// `GET /fhir/CodeSystem/cramp-intake`: the intake's answer codes, at the URL every answer's
+/// `valueCoding.system` names.
+pub async fn code_system(state: State) -> Response {
+    json(&published::code_system(&state.settings.base_url), FHIR_JSON)
+}
+
+/// `GET /fhir/OperationDefinition/cramp-assess`: the operation's definition, at the URL the
+/// CapabilityStatement names.
+pub async fn operation_definition(state: State) -> Response {
+    json(
+        &published::operation_definition(&state.settings.base_url),
+        FHIR_JSON,
+    )
+}
+
 /// `CapabilityStatement` (written, minimal).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -268,7 +310,7 @@ pub async fn metadata(state: State) -> Response {
             }],
             operation: [RestOperation {
                 name: "cramp-assess",
-                definition: state.url("/fhir/OperationDefinition/cramp-assess"),
+                definition: state.url(&format!("/fhir{}", published::OPERATION_DEFINITION_PATH)),
                 documentation: "POST Parameters (questionnaireResponse; optional medication, condition, observation, patient resources); returns a collection Bundle with a RiskAssessment, draft/proposal ServiceRequests and DetectedIssues.",
             }],
         }],

@@ -43,6 +43,7 @@ pub(super) fn grpc<H: Health>(
         audit,
         auth,
         clock: _,
+        fhir_server: _,
     } = parts;
     let (reflection_v1, reflection_v1alpha) = if settings.reflection {
         let v1 = tonic_reflection::server::Builder::configure()
@@ -62,6 +63,9 @@ pub(super) fn grpc<H: Health>(
         &http.allowed_origins,
         &[
             axum::http::header::CONTENT_TYPE,
+            // A browser form calls with its token and its trace (issue 13).
+            axum::http::header::AUTHORIZATION,
+            axum::http::HeaderName::from_static("traceparent"),
             axum::http::HeaderName::from_static("x-grpc-web"),
             axum::http::HeaderName::from_static("x-user-agent"),
             axum::http::HeaderName::from_static("grpc-timeout"),
@@ -93,6 +97,7 @@ pub(super) fn grpc<H: Health>(
         )
         .max_connection_age_grace(Duration::from_secs(limits.max_connection_age_grace_seconds))
         .layer(grpc_web_cors)
+        .layer(tower::util::MapRequestLayer::new(grpc_web_text_accept))
         .layer(tonic_web::GrpcWebLayer::new())
         // A server span per call (the caller's trace continued) and RPC metrics; inside
         // gRPC-Web so browser calls count as gRPC, outside the limits so refused calls count
@@ -136,6 +141,7 @@ pub(super) fn http(
         clock: parts.clock.clone(),
         limiter: parts.limiter.clone(),
         auth: parts.auth.clone(),
+        fhir_server: parts.fhir_server.clone(),
     }));
     let listener = HttpListener::start(listener, parts.tls.clone(), shutdown.closed_flag())
         .map_err(ServerError::LocalAddr)?;
@@ -159,4 +165,25 @@ pub(super) fn health_port<H: Health>(
         .add_service(health)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.stopping());
     async move { serve.await.map_err(ServerError::Serve) }
+}
+
+/// tonic-web encodes its answer (and labels its content type) by the `accept` header alone, so a
+/// `grpc-web-text` call without one, as browsers' fetch sends it, got a binary
+/// `application/grpc-web+proto` answer it cannot read, errors included. The gRPC-Web protocol
+/// answers in the request's own encoding unless the caller asks for another.
+fn grpc_web_text_accept<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    use axum::http::header::{ACCEPT, CONTENT_TYPE};
+    let text = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .filter(|value| value.as_bytes().starts_with(b"application/grpc-web-text"))
+        .cloned();
+    let asks_grpc_web = request
+        .headers()
+        .get(ACCEPT)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc-web"));
+    if let (Some(text), false) = (text, asks_grpc_web) {
+        request.headers_mut().insert(ACCEPT, text);
+    }
+    request
 }

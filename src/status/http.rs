@@ -89,7 +89,11 @@ impl HttpError {
                     } else {
                         "invalid"
                     };
-                    issue(code, format!("`{}` {}", v.field, v.description), vec![v.field.clone()])
+                    issue(
+                        code,
+                        format!("`{}` {}", v.field, v.description),
+                        vec![v.field.clone()],
+                    )
                 })
                 .collect(),
             Self::PrefetchMissing(keys) => keys
@@ -98,13 +102,17 @@ impl HttpError {
                     issue(
                         "required",
                         format!(
-                            "Prefetch `{key}` is required; this service does not query the FHIR server"
+                            "Prefetch `{key}` is required and could not be had from fhirServer"
                         ),
                         vec![format!("prefetch.{key}")],
                     )
                 })
                 .collect(),
-            Self::NotFound => vec![issue("not-found", "No such resource or service".into(), Vec::new())],
+            Self::NotFound => vec![issue(
+                "not-found",
+                "No such resource or service".into(),
+                Vec::new(),
+            )],
             Self::MethodNotAllowed => vec![issue(
                 "not-supported",
                 "This method is not supported here".into(),

@@ -23,7 +23,12 @@ fn every_door_writes_one_audit_event_per_assessment_without_patient_data() {
     let logs = capture_trace_logs(|| async {
         let app = spawn_app_at(test_settings(), Some(now())).await;
         app.assess(minimal_request("grpc-audit-1")).await.unwrap();
-        let mut request = hook_request("patient-view", &prefetch(&history(), true));
+        // The chart is this patient's (the service refuses another patient's data).
+        let chart = prefetch(&history(), true)
+            .to_string()
+            .replace("\"Patient/pat-1\"", "\"Patient/pat-AUDIT-4242\"")
+            .replace("\"id\":\"pat-1\"", "\"id\":\"pat-AUDIT-4242\"");
+        let mut request = hook_request("patient-view", &serde_json::from_str(&chart).unwrap());
         request["context"]["patientId"] = json!("pat-AUDIT-4242");
         request["hookInstance"] = json!("hook-audit-1");
         let answer = app

@@ -13,11 +13,11 @@ use crate::{
     http_support::{Answer, assert_hygiene, save_fhir},
 };
 
-const SCREEN: &str = "/cds-services/leg-cramp-screen";
+pub(crate) const SCREEN: &str = "/cds-services/leg-cramp-screen";
 const MED_CHECK: &str = "/cds-services/leg-cramp-med-check";
 
 /// A history with a claudication pattern, a new thiazide and low potassium and magnesium.
-fn history() -> Value {
+pub(crate) fn history() -> Value {
     json!({
         "patient": {"age_years": 68, "sex": "SEX_MALE"},
         "cramps": {"locations": ["LOCATION_CALF"], "contexts": ["CONTEXT_WALKING"],
@@ -30,12 +30,29 @@ fn history() -> Value {
     })
 }
 
-fn full_request() -> Value {
+pub(crate) fn full_request() -> Value {
     hook_request("patient-view", &prefetch(&history(), true))
 }
 
 async fn app() -> TestApp {
-    spawn_app_at(test_settings(), Some(now())).await
+    app_with(test_settings()).await
+}
+
+/// The test app with `settings`, at the tests' fixed request time.
+pub(crate) async fn app_with(settings: cramp_cds::config::Settings) -> TestApp {
+    spawn_app_at(settings, Some(now())).await
+}
+
+/// The summaries of a CDS Hooks answer's cards, sorted (uuids differ between calls).
+pub(crate) fn card_summaries(body: &Value) -> Vec<String> {
+    let mut summaries: Vec<String> = body["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["summary"].as_str().unwrap().to_owned())
+        .collect();
+    summaries.sort();
+    summaries
 }
 
 fn assert_outcome(answer: &Answer, status: u16, expression: &str) {
@@ -206,8 +223,8 @@ async fn absent_required_prefetch_is_412_with_an_operation_outcome() {
         .unwrap()
         .remove("intake");
     assert_outcome(&http.post(SCREEN, &request).await, 412, "prefetch.intake");
-    // No fhirServer query is made, so a fhirServer does not help.
-    request["fhirServer"] = json!("https://ehr.example.org/fhir");
+    // A fhirServer that cannot give it (nothing listens there) does not help either.
+    request["fhirServer"] = json!("http://127.0.0.1:9/fhir");
     assert_outcome(&http.post(SCREEN, &request).await, 412, "prefetch.intake");
     // A key holding an OperationOutcome (a failed fetch) is treated as missing.
     let mut request = full_request();
@@ -818,4 +835,57 @@ async fn a_red_flag_that_cannot_be_excluded_is_a_warning_card_and_its_own_predic
     );
     assert!(dvt["rationale"].as_str().unwrap().contains("Ask: "));
     app.stop().await;
+}
+
+/// Issue 13 item 3: another patient's intake, Patient or chart entry is never assessed for
+/// `context.patientId`; the call is refused naming each foreign resource, and audited.
+#[test]
+fn another_patient_s_data_gives_no_cards_a_clear_error_and_an_audit_event() {
+    let logs = crate::helpers::capture_trace_logs(|| async {
+        let app = app().await;
+        let http = app.http();
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit); 4] = [
+            ("prefetch.intake.entry[0].resource.subject", |r| {
+                r["prefetch"]["intake"]["entry"][0]["resource"]["subject"] =
+                    json!({"reference": "Patient/999"})
+            }),
+            ("prefetch.patient.id", |r| {
+                r["prefetch"]["patient"]["id"] = json!("999")
+            }),
+            ("prefetch.conditions.entry[0].resource.subject", |r| {
+                r["prefetch"]["conditions"]["entry"][0]["resource"]["subject"] =
+                    json!({"reference": "https://ehr.example.org/fhir/Patient/pat-10"})
+            }),
+            ("prefetch.labs.entry[0].resource.subject", |r| {
+                r["prefetch"]["labs"]["entry"][0]["resource"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("subject");
+            }),
+        ];
+        for (path, edit) in cases {
+            let mut request = full_request();
+            request["hookInstance"] = json!("hook-foreign-patient");
+            edit(&mut request);
+            let answer = http.post(SCREEN, &request).await;
+            assert_outcome(&answer, 400, path);
+            assert!(answer.body.get("cards").is_none(), "{}", answer.text);
+        }
+        // The same patient written as an absolute reference is theirs.
+        let mut request = full_request();
+        request["prefetch"]["conditions"]["entry"][0]["resource"]["subject"] =
+            json!({"reference": "https://ehr.example.org/fhir/Patient/pat-1"});
+        let answer = http.post(SCREEN, &request).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        app.stop().await;
+    });
+    let refusals = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "audit")
+        .filter(|v| v["fields"]["entity.request"] == "hook-foreign-patient")
+        .filter(|v| v["fields"]["outcome"] == "4")
+        .count();
+    assert_eq!(refusals, 4, "each refusal is audited");
 }

@@ -247,6 +247,21 @@ async fn an_unknown_questionnaire_canonical_is_rejected() {
     save_fhir("operation-outcome", &answer.body);
     response["questionnaire"] = json!(format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|2.0.0"));
     assert_eq!(assess(&app, &response).await.status, 400);
+    // Issue 13 item 6: strict. Another host's look-alike, or no version, is not ours; this
+    // deployment's canonical at a 1.x version is.
+    for look_alike in [
+        "https://elsewhere.example.com/fhir/Questionnaire/cramp-intake|1.1.0".to_owned(),
+        "https://cds.example.org.evil.example/fhir/Questionnaire/cramp-intake|1.1.0".to_owned(),
+        format!("{BASE_URL}/fhir/Questionnaire/cramp-intake"),
+        format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.x"),
+    ] {
+        response["questionnaire"] = json!(look_alike);
+        let answer = assess(&app, &response).await;
+        assert_eq!(answer.status, 400, "{look_alike}: {}", answer.text);
+        assert!(answer.text.contains("questionnaire"), "{}", answer.text);
+    }
+    response["questionnaire"] = json!(format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.0.0"));
+    assert_eq!(assess(&app, &response).await.status, 200);
     app.stop().await;
 }
 
@@ -463,5 +478,133 @@ async fn grpc_accepts_a_questionnaire_response_beside_history() {
         crate::helpers::bad_fields(app.assess(request).await),
         ["questionnaire_response_json.patient.age_years"]
     );
+    app.stop().await;
+}
+
+/// Issue 13 item 6: the URLs the service writes resolve. Every answer's `valueCoding.system` is
+/// a CodeSystem served at that URL holding the code; the CapabilityStatement's operation
+/// `definition` is an OperationDefinition served at that URL.
+#[tokio::test]
+async fn the_code_system_and_operation_definition_are_served_at_their_urls() {
+    let app = app().await;
+    let http = app.http();
+    let questionnaire = http.get("/fhir/Questionnaire/cramp-intake").await.body;
+    let mut systems = BTreeSet::new();
+    let mut codes = BTreeSet::new();
+    let mut stack = vec![&questionnaire];
+    while let Some(node) = stack.pop() {
+        for option in node["answerOption"].as_array().into_iter().flatten() {
+            systems.insert(option["valueCoding"]["system"].as_str().unwrap().to_owned());
+            codes.insert(option["valueCoding"]["code"].as_str().unwrap().to_owned());
+        }
+        stack.extend(node["item"].as_array().into_iter().flatten());
+    }
+    assert_eq!(systems.len(), 1, "{systems:?}");
+    let system_url = systems.pop_first().unwrap();
+    let answer = http.get(system_url.strip_prefix(BASE_URL).unwrap()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.content_type(), "application/fhir+json");
+    assert_eq!(answer.body["resourceType"], "CodeSystem");
+    assert_eq!(answer.body["url"], system_url.as_str());
+    assert_hygiene(&answer.body, "CodeSystem");
+    let published: BTreeSet<String> = answer.body["concept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        codes.is_subset(&published),
+        "{:?}",
+        codes.difference(&published)
+    );
+    save_fhir("code-system", &answer.body);
+
+    let metadata = http.get("/fhir/metadata").await.body;
+    let definition = metadata["rest"][0]["operation"][0]["definition"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = http.get(definition.strip_prefix(BASE_URL).unwrap()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["resourceType"], "OperationDefinition");
+    assert_eq!(answer.body["url"], definition.as_str());
+    assert_eq!(answer.body["code"], "cramp-assess");
+    assert_hygiene(&answer.body, "OperationDefinition");
+    save_fhir("operation-definition", &answer.body);
+    app.stop().await;
+}
+
+/// Issue 13 item 6: `$cramp-assess` takes the QuestionnaireResponse as the whole body too, and
+/// assesses it exactly as when it comes inside Parameters.
+#[tokio::test]
+async fn cramp_assess_takes_a_bare_questionnaire_response() {
+    let app = app().await;
+    let http = app.http();
+    let response = questionnaire_response(&history(), "qr-bare", true);
+    let wrapped = http.post(ASSESS, &parameters(&response, &[])).await;
+    let bare = http.post(ASSESS, &response).await;
+    assert_eq!(bare.status, 200, "{}", bare.text);
+    assert_eq!(bare.body["resourceType"], "Bundle");
+    let codes = |bundle: &Value| -> Vec<String> {
+        let mut codes: Vec<String> = resources(bundle, "RiskAssessment")
+            .iter()
+            .flat_map(|r| r["prediction"].as_array().into_iter().flatten())
+            .map(|p| {
+                p["outcome"]["coding"][0]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        codes.sort();
+        codes
+    };
+    assert!(!codes(&wrapped.body).is_empty());
+    assert_eq!(codes(&bare.body), codes(&wrapped.body));
+    // A bare body's errors are named from its root.
+    let mut broken = response.clone();
+    broken["status"] = json!(7);
+    let answer = http.post(ASSESS, &broken).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("status"), "{}", answer.text);
+    app.stop().await;
+}
+
+/// Issue 13 item 6: "Currently pregnant?" stays hidden until sex is answered (no `!=` condition,
+/// which FHIR holds true while the other item is unanswered), and nothing inside the optional
+/// medicines group is required (a patient who takes none can complete the form).
+#[tokio::test]
+async fn pregnancy_waits_for_sex_and_the_medicines_group_requires_nothing() {
+    let app = app().await;
+    let questionnaire = app
+        .http()
+        .get("/fhir/Questionnaire/cramp-intake")
+        .await
+        .body;
+    let mut stack = vec![&questionnaire];
+    let mut pregnant = None;
+    let mut medications = None;
+    while let Some(node) = stack.pop() {
+        match node["linkId"].as_str() {
+            Some("patient.pregnant") => pregnant = Some(node),
+            Some("medications") => medications = Some(node),
+            _ => {}
+        }
+        stack.extend(node["item"].as_array().into_iter().flatten());
+    }
+    let pregnant = pregnant.expect("patient.pregnant");
+    let conditions = pregnant["enableWhen"].as_array().unwrap();
+    assert!(!conditions.is_empty());
+    for condition in conditions {
+        assert_eq!(condition["question"], "patient.sex");
+        assert_eq!(condition["operator"], "=", "{condition}");
+        assert_ne!(condition["answerCoding"]["code"], "SEX_MALE");
+    }
+    let medications = medications.expect("medications group");
+    assert_ne!(medications["required"], true);
+    for item in medications["item"].as_array().unwrap() {
+        assert_ne!(item["required"], true, "{}", item["linkId"]);
+    }
     app.stop().await;
 }

@@ -272,6 +272,9 @@ pub(crate) async fn spawn_binary_with(filter: &str, env: &[(&str, &str)]) -> Run
         ])
         .env("CRAMP__LOG__FORMAT", "json")
         .env("CRAMP__LOG__FILTER", filter)
+        // The base URL the in-process apps use too: the tests' QuestionnaireResponses name the
+        // Questionnaire at it, and the HTTP doors accept only this deployment's canonical.
+        .env("CRAMP__HTTP__BASE_URL", BASE_URL)
         .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())

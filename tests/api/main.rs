@@ -13,6 +13,7 @@ mod cds_hooks;
 mod cli;
 mod fhir;
 mod fhir_convert;
+mod fhir_server;
 mod fhir_vignettes;
 mod grpc;
 mod grpc_web;

@@ -19,6 +19,7 @@ pub mod chart;
 pub mod intake;
 pub mod link_ids;
 pub mod model;
+pub mod published;
 pub mod questionnaire;
 pub mod questionnaire_response;
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::model::Service;
-use crate::fhir::{chart::LABS, chart::LOINC, questionnaire};
+use crate::fhir::{QUESTIONNAIRE_VERSION, chart::LABS, chart::LOINC, questionnaire};
 
 /// The hooks answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,26 +83,29 @@ pub fn describe(service: &ServiceDef, base_url: &str) -> Service {
         .flat_map(|lab| lab.codes.iter())
         .map(|(code, _)| format!("{LOINC}|{code}"))
         .collect();
+    // References are searched as `Patient/{id}`, not a bare id: both are FHIR, but the typed
+    // form is the one every server resolves (Medplum's, used by the fallback tests, does not
+    // resolve a bare id), and the service runs these same queries against `fhirServer`.
     let prefetch = BTreeMap::from([
         ("patient", "Patient/{{context.patientId}}".to_owned()),
         (
             "intake",
             format!(
-                "QuestionnaireResponse?subject=Patient/{{{{context.patientId}}}}&questionnaire={canonical}&status=completed&_sort=-authored&_count=1"
+                "QuestionnaireResponse?subject=Patient/{{{{context.patientId}}}}&questionnaire={canonical}|{QUESTIONNAIRE_VERSION}&status=completed&_sort=-authored&_count=1"
             ),
         ),
         (
             "conditions",
-            "Condition?patient={{context.patientId}}&clinical-status=active".to_owned(),
+            "Condition?patient=Patient/{{context.patientId}}&clinical-status=active".to_owned(),
         ),
         (
             "medications",
-            "MedicationRequest?patient={{context.patientId}}&status=active".to_owned(),
+            "MedicationRequest?patient=Patient/{{context.patientId}}&status=active".to_owned(),
         ),
         (
             "labs",
             format!(
-                "Observation?patient={{{{context.patientId}}}}&code={}&_sort=-date&_count=50",
+                "Observation?patient=Patient/{{{{context.patientId}}}}&code={}&_sort=-date&_count=50",
                 loinc.join(",")
             ),
         ),
@@ -114,8 +117,7 @@ pub fn describe(service: &ServiceDef, base_url: &str) -> Service {
         id: service.id,
         prefetch,
         usage_requirements: format!(
-            "Needs prefetch `patient` and `intake`: the latest completed QuestionnaireResponse to the intake Questionnaire {canonical}|{} ({base_url}/fhir/Questionnaire/cramp-intake). This service does not query fhirServer; without `patient` and `intake` it answers 412. `conditions`, `medications` and `labs` are optional.",
-            crate::fhir::QUESTIONNAIRE_VERSION
+            "Needs prefetch `patient` and `intake`: the latest completed QuestionnaireResponse to the intake Questionnaire {canonical}|{QUESTIONNAIRE_VERSION} ({base_url}/fhir/Questionnaire/cramp-intake). A key left out, null or an OperationOutcome is fetched from fhirServer with fhirAuthorization by the same query; without fhirServer, or when it cannot give `patient` and `intake` in time, the service answers 412. `conditions`, `medications` and `labs` are optional."
         ),
     }
 }

@@ -121,9 +121,14 @@ pub const GROUPS: &[Group] = &[
         items: &[
             required(int("patient.age_years", "Age in years")),
             q("patient.sex", Answer::Choice(names!(Sex)), "Sex at birth"),
+            // Shown once sex is answered and is not male: a `!=` condition would also hold
+            // while sex is unanswered (FHIR enableWhen), asking everyone first.
             when(
                 b("patient.pregnant", "Currently pregnant?"),
-                &[When::NotCoded("patient.sex", "SEX_MALE")],
+                &[
+                    When::Coded("patient.sex", "SEX_FEMALE"),
+                    When::Coded("patient.sex", "SEX_OTHER"),
+                ],
             ),
             when(
                 int("patient.pregnancy_weeks", "Weeks of pregnancy"),
@@ -475,11 +480,14 @@ pub const GROUPS: &[Group] = &[
         repeats: true,
         groups: &[],
         items: &[
-            required(q(
+            // Not `required`: inside an optional repeating group a required item made form
+            // renderers (LHC-Forms) mark the whole form invalid for a patient who takes no
+            // medicines. A medicine entered without a name is still refused by validation.
+            q(
                 "medications.name",
                 Answer::String,
                 "Name as written on the pack or prescription",
-            )),
+            ),
             int(
                 "medications.weeks_since_started",
                 "Weeks since it was started",

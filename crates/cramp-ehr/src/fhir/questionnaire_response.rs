@@ -156,6 +156,19 @@ pub fn answers_our_questionnaire(canonical: &str) -> bool {
         && version.is_none_or(|v| v.split('.').next() == Some(MAJOR_VERSION))
 }
 
+/// The strict check of the HTTP doors, which know their deployment: `canonical` is this
+/// deployment's Questionnaire (`{base_url}/fhir/Questionnaire/cramp-intake`, exactly) with a
+/// version of the major version read (`|1.x.y`). A look-alike on another host, or a response
+/// that does not say which version it answers, is not ours.
+#[must_use]
+pub fn answers_our_questionnaire_at(canonical: &str, base_url: &str) -> bool {
+    canonical.split_once('|').is_some_and(|(url, version)| {
+        url == super::questionnaire::canonical(base_url)
+            && version.split('.').next() == Some(MAJOR_VERSION)
+            && version.split('.').all(|part| part.parse::<u32>().is_ok())
+    })
+}
+
 /// Where the walk is: at the history root or inside one medication group.
 #[derive(Default)]
 struct Mapper {
