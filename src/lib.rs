@@ -37,6 +37,7 @@ pub mod caller;
 pub mod cds_hooks;
 pub mod cli;
 pub mod config;
+pub mod edge;
 pub mod fhir;
 pub mod grpc;
 pub mod http;

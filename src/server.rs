@@ -8,7 +8,7 @@
 //! in-flight calls get a bounded grace period to finish.
 
 use std::{
-    future::{Future, IntoFuture as _},
+    future::Future,
     net::SocketAddr,
     sync::Arc,
     time::Duration,
@@ -28,7 +28,7 @@ use crate::{
     http::{Clock, HttpState},
     limits::{GrpcLimitLayer, Limiter, LimitsSettings, seconds_or_off},
     pb::{self, cramp_assessment_service_server::CrampAssessmentServiceServer},
-    tls::{ClientCertificateLayer, HttpListener, PeerInfo, ServerTls},
+    tls::{ClientCertificateLayer, HttpListener, ServerTls},
 };
 
 /// Why the server could not start or stopped with an error.
@@ -151,7 +151,8 @@ impl Application {
         Ok(Self {
             tls: ServerTls::load(&settings.tls)?,
             limits: settings.limits.clone(),
-            limiter: Limiter::new(&settings.limits),
+            limiter: Limiter::new(&settings.limits)
+                .with_max_message_bytes(settings.server.max_message_bytes.get()),
             audit: Audit::load(&settings.audit, settings.http.production)?,
             health_listener,
             listener,
@@ -313,6 +314,9 @@ impl Application {
             .add_optional_service(reflection_v1alpha);
 
         set_status(&reporter, ServingStatus::Serving).await;
+        // Issue 14: NOT_SERVING while every call slot is taken or a listener is at its cap.
+        limiter.watch_readiness(reporter.clone(), &[WHOLE_SERVER, SERVICE_NAME]);
+        crate::edge::check_open_files(&[&limiter.grpc_connections(), &limiter.http_connections()]);
         reporter
             .set_service_status(LIVENESS, ServingStatus::Serving)
             .await;
@@ -335,8 +339,10 @@ impl Application {
         let (http_stop_tx, http_stop_rx) = tokio::sync::watch::channel(false);
         let drain_reporter = reporter.clone();
         let drain_delay = Duration::from_secs(settings.drain_delay_seconds);
+        let drain_limiter = limiter.clone();
         let signal = async move {
             shutdown.await;
+            drain_limiter.begin_draining().await;
             tracing::info!(
                 drain_delay_seconds = settings.drain_delay_seconds,
                 "shutdown requested: health NOT_SERVING; listeners close after the drain delay"
@@ -356,10 +362,14 @@ impl Application {
             // The receiver only goes away once serving has already ended.
             let _ = draining_tx.send(());
         };
-        let incoming = TcpIncoming::from(listener)
-            .with_nodelay(Some(true))
-            .with_keepalive(seconds_or_off(limits.tcp_keepalive_seconds));
+        let incoming = crate::edge::guard_incoming(
+            TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .with_keepalive(seconds_or_off(limits.tcp_keepalive_seconds)),
+            limiter.grpc_connections(),
+        );
         let serve = router.serve_with_incoming_shutdown(incoming, signal);
+        let http_connections = limiter.http_connections();
         let http_router = crate::http::router(Arc::new(HttpState {
             assessor: crate::assess::Assessor::new(kb, audit),
             settings: http,
@@ -367,17 +377,22 @@ impl Application {
             limiter,
             auth,
         }));
-        let http_listener = HttpListener::start(http_listener, tls, http_stop_rx.clone())
-            .map_err(ServerError::LocalAddr)?;
-        let mut http_stop = http_stop_rx.clone();
-        let serve_http = axum::serve(
+        let http_listener = HttpListener::start(
             http_listener,
-            http_router.into_make_service_with_connect_info::<PeerInfo>(),
+            tls,
+            http_stop_rx.clone(),
+            http_connections,
         )
-        .with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|stop| *stop).await;
-        })
-        .into_future();
+        .map_err(ServerError::LocalAddr)?;
+        let mut http_stop = http_stop_rx.clone();
+        let serve_http = crate::edge::serve_http(
+            http_listener,
+            http_router,
+            Duration::from_secs(limits.header_read_timeout_seconds.get()),
+            async move {
+                let _ = http_stop.wait_for(|stop| *stop).await;
+            },
+        );
         // The plaintext health port lives until the process stops, so probes see NOT_SERVING
         // (then NOT_FOUND) through the whole drain.
         let (health_stop_tx, health_stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     // EHR mapping over core and wire types: FHIR resources, the intake Questionnaire.
     &["fhir"],
     // CDS Hooks model and cards; the one table of gRPC statuses and HTTP errors.
-    &["cds_hooks", "status"],
+    &["cds_hooks", "status", "edge"],
     // Edge concerns and observability, each standing alone.
     &["audit", "telemetry", "tls", "auth", "limits"],
     // The one assessor.
