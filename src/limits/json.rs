@@ -212,11 +212,11 @@ mod tests {
 
     #[test]
     fn too_many_values_and_too_deep_are_refused() {
-        let body = format!("[{}]", vec!["[1,2,3,4,5,6,7,8]"; 10].join(","));
+        let body = format!("[{}]", vec!["[1,2,3,4,5,6,7,8,9]"; 10].join(","));
         assert_eq!(scan(body.as_bytes(), CAPS).unwrap_err().limit, "max_json_values");
         let err = scan(br#"{"a":{"b":{"c":{"d":{"e":1}}}}}"#, CAPS).unwrap_err();
         assert_eq!(err.limit, "max_json_depth");
-        let err = scan(br#"{"a\u0000b":{"c":{"d":{"e":{"f":1}}}}}"#, CAPS).unwrap_err();
+        let err = scan(br#"{"a b":{"c":{"d":{"e":{"f":1}}}}}"#, CAPS).unwrap_err();
         assert!(err.path.starts_with("?."), "{}", err.path);
     }
 }
