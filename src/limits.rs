@@ -293,9 +293,21 @@ impl Limiter {
         status::overloaded(self.retry_after)
     }
 
+    /// A call slot held outside any call, for drills and tests that need a busy replica (every
+    /// slot taken) without a caller holding them; `None` when none is free.
+    #[must_use]
+    pub fn try_reserve(&self) -> Option<CallSlot> {
+        Arc::clone(&self.slots).try_acquire_owned().ok().map(CallSlot)
+    }
+
     /// Reads `body` in full (at most `limit` bytes, within the body-read timeout) into the body
     /// budget, before any call slot is taken.
-    async fn read_body<B>(&self, body: B, limit: usize) -> Result<Buffered, BodyRefusal>
+    async fn read_body<B>(
+        &self,
+        body: B,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Buffered, BodyRefusal>
     where
         B: http_body::Body<Data = Bytes>,
     {
@@ -328,11 +340,15 @@ impl Limiter {
                 _held: held,
             })
         };
-        tokio::time::timeout(self.body_read_timeout, read)
+        tokio::time::timeout(timeout, read)
             .await
             .unwrap_or(Err(BodyRefusal::Slow))
     }
 }
+
+/// A call slot taken by [`Limiter::try_reserve`]; freed when dropped.
+#[derive(Debug)]
+pub struct CallSlot(#[expect(dead_code, reason = "held for its drop")] OwnedSemaphorePermit);
 
 /// How often readiness is re-evaluated: fast enough for probes (seconds apart), cheap enough to
 /// ignore.
@@ -455,6 +471,8 @@ where
             return Box::pin(inner.call(request));
         }
         let limiter = self.limiter.clone();
+        let started = tokio::time::Instant::now();
+        let deadline = grpc_deadline(request.headers(), limiter.call_timeout);
         Box::pin(async move {
             // A unary message is read before a slot is taken, so a caller sending it at 1 byte/s
             // holds a connection, not a slot. A stream's records are read under batch limits.
@@ -463,7 +481,8 @@ where
             } else {
                 let (parts, body) = request.into_parts();
                 // One message: the 5-byte gRPC prefix and at most `max_message_bytes`.
-                match limiter.read_body(body, limiter.max_message + 5).await {
+                let timeout = deadline.min(limiter.body_read_timeout);
+                match limiter.read_body(body, limiter.max_message + 5, timeout).await {
                     Ok(buffered) => {
                         let body = tonic::body::Body::new(http_body_util::Full::new(
                             buffered.bytes.clone(),
@@ -483,7 +502,8 @@ where
                 );
                 return Ok(limiter.overloaded().into_http());
             };
-            let deadline = grpc_deadline(request.headers(), limiter.call_timeout);
+            // The client's deadline counts from the call's start, reading included.
+            let deadline = deadline.saturating_sub(started.elapsed());
             let call = inner.call(request);
             let _permit = permit;
             match tokio::time::timeout(deadline, call).await {
@@ -545,7 +565,11 @@ pub async fn http_limits(
     }
     // Read before a slot is taken, so slow senders hold connections (capped), not slots.
     let (parts, body) = request.into_parts();
-    let buffered = match limiter.read_body(body, limiter.max_http_body).await {
+    let timeout = limiter.body_read_timeout.min(limiter.call_timeout);
+    let buffered = match limiter
+        .read_body(body, limiter.max_http_body, timeout)
+        .await
+    {
         Ok(buffered) => buffered,
         Err(refusal) => {
             tracing::info!(?refusal, "request refused before a slot: body not read");
@@ -639,6 +663,28 @@ mod tests {
         );
         headers.insert("grpc-timeout", HeaderValue::from_static("100S"));
         assert_eq!(grpc_deadline(&headers, configured), configured);
+    }
+
+    #[test]
+    fn the_limiter_is_not_ready_with_every_slot_taken_or_while_draining() {
+        let mut settings = crate::config::Settings::load(None, Some(Default::default()))
+            .unwrap()
+            .limits;
+        settings.max_concurrent_calls = std::num::NonZeroUsize::new(2).unwrap();
+        let limiter = Limiter::new(&settings);
+        assert!(limiter.ready());
+        let one = limiter.try_reserve().unwrap();
+        assert!(limiter.ready());
+        let two = limiter.try_reserve().unwrap();
+        assert!(!limiter.ready());
+        assert!(limiter.try_reserve().is_none());
+        drop((one, two));
+        assert!(limiter.ready());
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(limiter.begin_draining());
+        assert!(!limiter.ready());
     }
 
     #[test]
