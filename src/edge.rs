@@ -405,9 +405,10 @@ mod tests {
     use super::*;
 
     fn settings(cap: usize, first_bytes: u64, idle: u64) -> LimitsSettings {
-        let mut settings = crate::config::Settings::load(None, Some(std::collections::HashMap::new()))
-            .expect("defaults load")
-            .limits;
+        let mut settings =
+            crate::config::Settings::load(None, Some(std::collections::HashMap::new()))
+                .expect("defaults load")
+                .limits;
         settings.max_connections_per_listener = cap.try_into().expect("non-zero");
         settings.header_read_timeout_seconds = first_bytes.try_into().expect("non-zero");
         settings.idle_connection_timeout_seconds = idle.try_into().expect("non-zero");

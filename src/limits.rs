@@ -297,7 +297,10 @@ impl Limiter {
     /// slot taken) without a caller holding them; `None` when none is free.
     #[must_use]
     pub fn try_reserve(&self) -> Option<CallSlot> {
-        Arc::clone(&self.slots).try_acquire_owned().ok().map(CallSlot)
+        Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .ok()
+            .map(CallSlot)
     }
 
     /// Reads `body` in full (at most `limit` bytes, within the body-read timeout) into the body
@@ -482,7 +485,10 @@ where
                 let (parts, body) = request.into_parts();
                 // One message: the 5-byte gRPC prefix and at most `max_message_bytes`.
                 let timeout = deadline.min(limiter.body_read_timeout);
-                match limiter.read_body(body, limiter.max_message + 5, timeout).await {
+                match limiter
+                    .read_body(body, limiter.max_message + 5, timeout)
+                    .await
+                {
                     Ok(buffered) => {
                         let body = tonic::body::Body::new(http_body_util::Full::new(
                             buffered.bytes.clone(),
@@ -528,7 +534,10 @@ fn is_stream(path: &str) -> bool {
 
 /// The status a gRPC call gets when its message could not be read.
 fn grpc_refusal(limiter: &Limiter, refusal: BodyRefusal) -> Status {
-    tracing::info!(?refusal, "call refused before a slot: request message not read");
+    tracing::info!(
+        ?refusal,
+        "call refused before a slot: request message not read"
+    );
     match refusal {
         BodyRefusal::Slow => status::deadline_exceeded(),
         BodyRefusal::Budget => limiter.overloaded(),

@@ -7,12 +7,7 @@
 //! On shutdown, health turns `NOT_SERVING` first so load balancers stop sending work, then
 //! in-flight calls get a bounded grace period to finish.
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    sync::Arc,
-    time::Duration,
-};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use cramp_core::KnowledgeBase;
 use tokio::net::TcpListener;
@@ -377,13 +372,9 @@ impl Application {
             limiter,
             auth,
         }));
-        let http_listener = HttpListener::start(
-            http_listener,
-            tls,
-            http_stop_rx.clone(),
-            http_connections,
-        )
-        .map_err(ServerError::LocalAddr)?;
+        let http_listener =
+            HttpListener::start(http_listener, tls, http_stop_rx.clone(), http_connections)
+                .map_err(ServerError::LocalAddr)?;
         let mut http_stop = http_stop_rx.clone();
         let serve_http = crate::edge::serve_http(
             http_listener,

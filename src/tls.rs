@@ -36,11 +36,11 @@ use tokio_rustls::{
     },
 };
 
+pub use crate::config::TlsSettings;
 use crate::{
     caller::ClientCertificate,
     edge::{ConnectionCap, Guarded},
 };
-pub use crate::config::TlsSettings;
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -202,18 +202,21 @@ mod tests {
 
     #[test]
     fn a_long_array_is_named_by_its_path() {
-        let body = format!(r#"{{"parameter":[{{"item":[{}]}}]}}"#, vec!["0"; 11].join(","));
+        let body = format!(r#"{{"parameter":[{{"item":[{}]}}]}}"#, ["0"; 11].join(","));
         let err = scan(body.as_bytes(), CAPS).unwrap_err();
         assert_eq!(err.limit, "max_json_array_items");
         assert!(err.path.starts_with("parameter[0].item"), "{}", err.path);
-        let body = format!(r#"{{"item":[{}]}}"#, vec!["0"; 10].join(","));
+        let body = format!(r#"{{"item":[{}]}}"#, ["0"; 10].join(","));
         assert_eq!(scan(body.as_bytes(), CAPS), Ok(()));
     }
 
     #[test]
     fn too_many_values_and_too_deep_are_refused() {
-        let body = format!("[{}]", vec!["[1,2,3,4,5,6,7,8,9]"; 10].join(","));
-        assert_eq!(scan(body.as_bytes(), CAPS).unwrap_err().limit, "max_json_values");
+        let body = format!("[{}]", ["[1,2,3,4,5,6,7,8,9]"; 10].join(","));
+        assert_eq!(
+            scan(body.as_bytes(), CAPS).unwrap_err().limit,
+            "max_json_values"
+        );
         let err = scan(br#"{"a":{"b":{"c":{"d":{"e":1}}}}}"#, CAPS).unwrap_err();
         assert_eq!(err.limit, "max_json_depth");
         let err = scan(br#"{"a b":{"c":{"d":{"e":{"f":1}}}}}"#, CAPS).unwrap_err();

@@ -130,7 +130,10 @@ async fn bodies_sent_at_one_byte_a_second_hold_no_call_slot() {
             .await
             .expect("gRPC calls are served beside slow bodies");
     }
-    assert_eq!(health(app.channel().await, "").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        health(app.channel().await, "").await.unwrap(),
+        ServingStatus::Serving
+    );
 
     // Past the body-read timeout each slow request is answered 408 (an OperationOutcome).
     let mut slow = trickle.await.unwrap();

@@ -27,10 +27,18 @@ fn prefetch_conditions(n: usize) -> String {
 }
 
 async fn refused_quickly(app: &TestApp, path: &str, body: &str, expression: &str) {
-    assert!(body.len() < 4 * 1024 * 1024, "under the byte limit: {}", body.len());
+    assert!(
+        body.len() < 4 * 1024 * 1024,
+        "under the byte limit: {}",
+        body.len()
+    );
     let started = Instant::now();
     let answer = app.http().post_text(path, body).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(answer.status.as_u16(), 413, "{}", answer.text);
     assert_eq!(answer.body["resourceType"], "OperationOutcome");
     assert_eq!(answer.body["issue"][0]["code"], "too-costly");

@@ -64,7 +64,11 @@ async fn sigterm_mid_stream_delivers_every_answer_then_unavailable() {
         loop {
             match answers.message().await {
                 Ok(Some(answer)) => {
-                    assert_eq!(answer.record_id, format!("r-{received}"), "in order, none lost");
+                    assert_eq!(
+                        answer.record_id,
+                        format!("r-{received}"),
+                        "in order, none lost"
+                    );
                     received += 1;
                     if received == 2_000 {
                         server.signal_terminate();
