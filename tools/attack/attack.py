@@ -363,9 +363,10 @@ def json_amplification(server, api):
 
 
 def json_at_the_caps(server, api):
-    """16 concurrent $cramp-assess bodies exactly at the item cap (10,000 items each): read and
-    answered on their merits, within the per-request memory budget the README states."""
-    items = b",".join([b'{"linkId":"x"}'] * 10_000)
+    """16 concurrent $cramp-assess bodies at the caps (10,000 items of 8 values each: 80,000
+    values): read and answered on their merits, within the per-request memory budget the README
+    states (the RSS ceiling of this scenario)."""
+    items = b",".join([b'{"linkId":"x","answer":[{"valueString":"y"}],"item":[{"linkId":"z"}]}'] * 10_000)
     qr = (b'{"resourceType":"Parameters","parameter":[{"name":"response","resource":'
           b'{"resourceType":"QuestionnaireResponse","status":"completed","item":[' + items + b"]}}]}")
     results = []
