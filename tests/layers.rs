@@ -24,7 +24,8 @@ const LAYERS: &[&[&str]] = &[
     &["caller", "request_id", "config"],
     // EHR mapping over core and wire types: FHIR resources, the intake Questionnaire.
     &["fhir"],
-    // CDS Hooks model and cards; the one table of gRPC statuses and HTTP errors.
+    // CDS Hooks model and cards; the one table of gRPC statuses and HTTP errors; each listener's
+    // connection cap and socket deadlines.
     &["cds_hooks", "status", "edge"],
     // Edge concerns and observability, each standing alone.
     &["audit", "telemetry", "tls", "auth", "limits"],
