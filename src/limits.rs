@@ -49,6 +49,9 @@ use crate::{
 const H2_FRAME_CHARGE_THRESHOLD: u64 = 256;
 /// The smallest DATA frame a gRPC message can travel in: the 5-byte prefix of an empty message.
 const SMALLEST_GRPC_FRAME: u64 = 5;
+/// serde_json's recursion limit is 128; the JSON caps must refuse first so that the caller gets 413
+/// naming the path, not a parse error.
+const MAX_JSON_DEPTH: usize = 127;
 /// h2's largest window (2^31 - 1); larger values make it panic.
 const MAX_HTTP2_WINDOW: u32 = (1 << 31) - 1;
 
@@ -94,6 +97,23 @@ impl LimitsSettings {
                     "key `limits.{key}`: at most {MAX_HTTP2_WINDOW} (the HTTP/2 maximum)"
                 ));
             }
+        }
+        if self.max_buffered_body_bytes < self.max_http_body_bytes {
+            return Err(format!(
+                "key `limits.max_buffered_body_bytes`: at least `limits.max_http_body_bytes` \
+                 ({}), or a body of the largest size could never be read",
+                self.max_http_body_bytes
+            ));
+        }
+        if self.max_json_array_items.get() > self.max_json_values.get() {
+            return Err(
+                "key `limits.max_json_array_items`: at most `limits.max_json_values`".into(),
+            );
+        }
+        if self.max_json_depth.get() > MAX_JSON_DEPTH {
+            return Err(format!(
+                "key `limits.max_json_depth`: at most {MAX_JSON_DEPTH} (the JSON parser's own limit)"
+            ));
         }
         if stalled_streams_absorbed(stream, connection) < 1 {
             let needed = worst_stream_charge(stream) * 2;
@@ -694,6 +714,44 @@ mod tests {
             .unwrap()
             .block_on(limiter.begin_draining());
         assert!(!limiter.ready());
+    }
+
+    #[test]
+    fn edge_settings_that_could_not_work_are_refused_at_start_naming_the_key() {
+        let load = |key: &str, value: &str| {
+            let env = std::collections::HashMap::from([(key.to_owned(), value.to_owned())]);
+            crate::config::Settings::load(None, Some(env)).map(|_| ())
+        };
+        for (key, value, named) in [
+            (
+                "CRAMP__LIMITS__MAX_BUFFERED_BODY_BYTES",
+                "1000",
+                "limits.max_buffered_body_bytes",
+            ),
+            (
+                "CRAMP__LIMITS__MAX_JSON_ARRAY_ITEMS",
+                "1000000",
+                "limits.max_json_array_items",
+            ),
+            (
+                "CRAMP__LIMITS__MAX_JSON_DEPTH",
+                "128",
+                "limits.max_json_depth",
+            ),
+            (
+                "CRAMP__LIMITS__MAX_CONNECTIONS_PER_LISTENER",
+                "0",
+                "max_connections_per_listener",
+            ),
+        ] {
+            let err = load(key, value).unwrap_err();
+            let chain = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ");
+            assert!(chain.contains(named), "{key}={value}: {chain}");
+        }
+        load("CRAMP__LIMITS__MAX_JSON_DEPTH", "127").unwrap();
     }
 
     #[test]
