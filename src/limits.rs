@@ -513,10 +513,7 @@ where
                         let body = tonic::body::Body::new(http_body_util::Full::new(
                             buffered.bytes.clone(),
                         ));
-                        (
-                            axum::http::Request::from_parts(parts, body),
-                            Some(buffered._held),
-                        )
+                        (axum::http::Request::from_parts(parts, body), Some(buffered))
                     }
                     Err(refusal) => return Ok(grpc_refusal(&limiter, refusal).into_http()),
                 }
