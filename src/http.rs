@@ -126,6 +126,10 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route("/about", get(about::about))
         .route("/metrics", get(crate::telemetry::metrics::scrape))
+        .route(
+            crate::limits::READY_PATH,
+            get(|state: State| async move { crate::limits::readiness(&state.limiter) }),
+        )
         .fallback(|| async { HttpError::NotFound })
         .method_not_allowed_fallback(|| async { HttpError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(

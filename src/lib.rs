@@ -40,6 +40,7 @@ pub mod batch;
 pub mod caller;
 pub mod cli;
 pub mod config;
+pub mod edge;
 pub mod grpc;
 pub mod http;
 pub mod limits;

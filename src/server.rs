@@ -165,7 +165,8 @@ impl Application {
             parts: Parts {
                 tls: ServerTls::load(&settings.tls)?,
                 limits: settings.limits.clone(),
-                limiter: Limiter::new(&settings.limits),
+                limiter: Limiter::new(&settings.limits)
+                    .with_max_message_bytes(settings.server.max_message_bytes.get()),
                 audit: Audit::load(&settings.audit, settings.http.production)?,
                 settings: settings.server.clone(),
                 kb: KnowledgeBase::standard(),
@@ -246,7 +247,7 @@ impl Application {
             exit_flushes,
         } = self;
         let (reporter, health) = tonic_health::server::health_reporter();
-        let mut stop = Shutdown::new(reporter, &parts.settings);
+        let mut stop = Shutdown::new(reporter.clone(), &parts.settings);
         for flush in exit_flushes {
             stop.on_exit(flush);
         }
@@ -259,6 +260,15 @@ impl Application {
             stop.probe("health", doors::health_port(listener, health, &stop));
         }
         stop.serving().await;
+        // NOT_SERVING while every call slot is taken or a listener is at its cap (issue 14); the
+        // watcher stops at the shutdown signal, so the drain's NOT_SERVING is never undone.
+        parts
+            .limiter
+            .watch_readiness(reporter, &[WHOLE_SERVER, SERVICE_NAME]);
+        crate::edge::check_open_files(&[
+            &parts.limiter.grpc_connections(),
+            &parts.limiter.http_connections(),
+        ]);
         tracing::info!(
             grpc_addr = %listeners.grpc_addr,
             http_addr = %listeners.http_addr,
@@ -270,7 +280,12 @@ impl Application {
             rules = parts.kb.rules().len(),
             "serving"
         );
-        stop.run(shutdown).await
+        let limiter = parts.limiter.clone();
+        stop.run(async move {
+            shutdown.await;
+            limiter.begin_draining().await;
+        })
+        .await
     }
 }
 

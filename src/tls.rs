@@ -36,8 +36,11 @@ use tokio_rustls::{
     },
 };
 
-use crate::caller::ClientCertificate;
 pub use crate::config::TlsSettings;
+use crate::{
+    caller::ClientCertificate,
+    edge::{ConnectionCap, Guarded},
+};
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -324,6 +327,7 @@ impl HttpListener {
         listener: TcpListener,
         tls: Option<ServerTls>,
         mut stop: watch::Receiver<bool>,
+        cap: ConnectionCap,
     ) -> io::Result<Self> {
         let local = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(ACCEPT_QUEUE);
@@ -343,6 +347,10 @@ impl HttpListener {
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                // Over the cap: closed at once (see `crate::edge`).
+                let Some(stream) = cap.admit(stream) else {
+                    continue;
+                };
                 match &tls {
                     None => {
                         let peer = PeerInfo {
@@ -376,7 +384,7 @@ impl HttpListener {
 
 async fn handshake(
     tls: &ServerTls,
-    stream: TcpStream,
+    stream: Guarded<TcpStream>,
     remote: SocketAddr,
 ) -> Option<(HttpConnection, PeerInfo)> {
     match tokio::time::timeout(tls.handshake_timeout, tls.http.accept(stream)).await {

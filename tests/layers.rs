@@ -24,8 +24,9 @@ const LAYERS: &[&[&str]] = &[
     // configure).
     &["caller", "request_id", "config"],
     // The one table of gRPC statuses and HTTP errors; the screening worklist and report (and the
-    // page templates `/about` shares), read from output files.
-    &["status", "report"],
+    // page templates `/about` shares), read from output files; each
+    // listener's connection cap and socket deadlines.
+    &["status", "report", "edge"],
     // Edge concerns and observability, each standing alone.
     &["audit", "telemetry", "tls", "auth", "limits"],
     // The one assessor.

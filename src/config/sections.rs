@@ -72,6 +72,28 @@ pub struct LimitsSettings {
     pub max_connection_age_seconds: u64,
     /// Time calls on an aged connection get to finish after the GOAWAY.
     pub max_connection_age_grace_seconds: u64,
+    /// Open connections one listener (the gRPC port, the HTTP door) holds at once; past it a new
+    /// connection is closed as soon as it is accepted, so sockets can never use up the process's
+    /// open files (and health stays reachable on the other listener and the health port).
+    pub max_connections_per_listener: NonZeroUsize,
+    /// A new connection that has sent nothing for this long is closed; also the HTTP/1.1
+    /// header-read timeout of the HTTP door.
+    pub header_read_timeout_seconds: NonZeroU64,
+    /// A connection with no bytes moving either way for this long is closed.
+    pub idle_connection_timeout_seconds: NonZeroU64,
+    /// How long a request body (an HTTP body, a unary gRPC message) may take to arrive. Bodies
+    /// are read before a call slot is taken, so slow senders cannot hold the slots.
+    pub body_read_timeout_seconds: NonZeroU64,
+    /// Request bytes read and not yet answered, over all requests: bounds what slow or
+    /// concurrent bodies can hold in memory while they wait for a slot.
+    pub max_buffered_body_bytes: NonZeroUsize,
+    /// Most JSON values (objects, arrays, scalars) in one HTTP body, counted before it is parsed.
+    pub max_json_values: NonZeroUsize,
+    /// Most elements of any one JSON array (QuestionnaireResponse items, Parameters, Bundle
+    /// entries), counted before the body is parsed.
+    pub max_json_array_items: NonZeroUsize,
+    /// Deepest nesting of JSON arrays and objects in one HTTP body.
+    pub max_json_depth: NonZeroUsize,
 }
 
 /// The `[audit]` section.

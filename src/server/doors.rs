@@ -4,7 +4,7 @@
 //! A new door is one more function here and one `shutdown.door(..)` line in
 //! [`super::Application::run_until_stopped`].
 
-use std::{future::IntoFuture as _, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::transport::{Server, server::TcpIncoming};
@@ -17,7 +17,7 @@ use crate::{
     http::HttpState,
     limits::{GrpcLimitLayer, seconds_or_off},
     pb,
-    tls::{ClientCertificateLayer, HttpListener, PeerInfo},
+    tls::{ClientCertificateLayer, HttpListener},
 };
 
 /// The gRPC port: the API (authenticated), health, reflection when enabled, and gRPC-Web for
@@ -118,9 +118,12 @@ pub(super) fn grpc<H: Health>(
         )
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha);
-    let incoming = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(seconds_or_off(limits.tcp_keepalive_seconds));
+    let incoming = crate::edge::guard_incoming(
+        TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(seconds_or_off(limits.tcp_keepalive_seconds)),
+        limiter.grpc_connections(),
+    );
     let serve = router.serve_with_incoming_shutdown(incoming, shutdown.closing());
     Ok(async move { serve.await.map_err(ServerError::Serve) })
 }
@@ -143,14 +146,21 @@ pub(super) fn http(
         auth: parts.auth.clone(),
         fhir_server: parts.fhir_server.clone(),
     }));
-    let listener = HttpListener::start(listener, parts.tls.clone(), shutdown.closed_flag())
-        .map_err(ServerError::LocalAddr)?;
-    let serve = axum::serve(
+    let listener = HttpListener::start(
         listener,
-        router.into_make_service_with_connect_info::<PeerInfo>(),
+        parts.tls.clone(),
+        shutdown.closed_flag(),
+        parts.limiter.http_connections(),
     )
-    .with_graceful_shutdown(shutdown.closing())
-    .into_future();
+    .map_err(ServerError::LocalAddr)?;
+    // hyper's header-read timeout and the connection cap (issue 14), so slow or idle callers
+    // cannot hold the port.
+    let serve = crate::edge::serve_http(
+        listener,
+        router,
+        Duration::from_secs(parts.limits.header_read_timeout_seconds.get()),
+        shutdown.closing(),
+    );
     Ok(async move { serve.await.map_err(ServerError::ServeHttp) })
 }
 

@@ -37,6 +37,15 @@ pub enum HttpError {
     /// The body is larger than `limits.max_http_body_bytes` (413).
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The JSON body holds more values, a longer array or deeper nesting than `[limits]` allows
+    /// (413); counted before the body is parsed. The path is that of the array or value at fault.
+    #[error("body too complex")]
+    TooComplex {
+        /// Where in the body the limit was passed (`item[10000]`).
+        path: String,
+        /// The `[limits]` key that was passed.
+        limit: &'static str,
+    },
     /// The server is at its concurrent-call limit (503, with `Retry-After`).
     #[error("overloaded")]
     Overloaded,
@@ -60,7 +69,7 @@ impl HttpError {
             Self::PrefetchMissing(_) => StatusCode::PRECONDITION_FAILED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::TooComplex { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
         }
@@ -122,6 +131,11 @@ impl HttpError {
                 "too-costly",
                 "The body is larger than this server accepts".into(),
                 Vec::new(),
+            )],
+            Self::TooComplex { path, limit } => vec![issue(
+                "too-costly",
+                format!("`{path}`: the body passes `limits.{limit}`; send less or split it"),
+                vec![path.clone()],
             )],
             Self::Overloaded => vec![issue(
                 "throttled",

@@ -4,6 +4,7 @@ use std::{num::NonZeroUsize, time::Duration};
 
 use cramp_cds::pb;
 use tonic::{Code, Status, transport::Channel};
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt as _;
 
 use crate::helpers::{PATIENCE, TestApp, health, minimal_request, spawn_app_with, test_settings};
@@ -31,6 +32,24 @@ async fn stalled_assess(
     .map(tonic::Response::into_inner)
 }
 
+/// Polls gRPC health (the whole server and the API service) until both say `want`.
+pub(crate) async fn wait_for_health(app: &TestApp, want: ServingStatus) {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let whole = health(app.channel().await, "").await.unwrap();
+            let api = health(app.channel().await, "cramp.v1.CrampAssessmentService")
+                .await
+                .unwrap();
+            if whole == want && api == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("health turns {want:?}"));
+}
+
 async fn wait_until_in_progress(app: &TestApp, limiter: &cramp_cds::limits::Limiter, n: usize) {
     let _ = app;
     tokio::time::timeout(PATIENCE, async {
@@ -49,7 +68,12 @@ async fn past_the_limit_calls_are_shed_on_both_ports_and_service_resumes() {
     settings.limits.retry_after_seconds = 3;
     let (app, limiter) = crate::helpers::spawn_app_with_limiter(settings).await;
 
+    // A request message that never comes holds no slot: messages are read before a slot is
+    // taken (issue 14). A slot held outside any call stands in for a busy replica.
     let stalled = tokio::spawn(stalled_assess(app.channel().await, None));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(limiter.in_use(), 0, "a stalled message holds no slot");
+    let held = limiter.try_reserve().expect("a free slot");
     wait_until_in_progress(&app, &limiter, 1).await;
 
     let shed = app.assess(minimal_request("shed-1")).await.unwrap_err();
@@ -71,12 +95,12 @@ async fn past_the_limit_calls_are_shed_on_both_ports_and_service_resumes() {
     // (This test's subscriber has no metric instruments, so /metrics is a 404 here; what
     // matters is that the limit never answers it with 503.)
     assert_ne!(app.http().get("/metrics").await.status.as_u16(), 503);
-    assert_eq!(
-        health(app.channel().await, "").await.unwrap(),
-        tonic_health::pb::health_check_response::ServingStatus::Serving
-    );
+    // Health answers, and says the replica cannot take work (issue 14: it said SERVING).
+    wait_for_health(&app, ServingStatus::NotServing).await;
+    assert_eq!(app.http().get("/ready").await.status.as_u16(), 503);
 
-    // The client gives up on the stalled call; its slot comes back and calls are served again.
+    // The slot comes back and calls are served again.
+    drop(held);
     stalled.abort();
     tokio::time::timeout(PATIENCE, async {
         loop {
@@ -92,6 +116,8 @@ async fn past_the_limit_calls_are_shed_on_both_ports_and_service_resumes() {
     .await
     .expect("service resumes once the slot is free");
     assert_eq!(app.http().get("/about").await.status.as_u16(), 200);
+    wait_for_health(&app, ServingStatus::Serving).await;
+    assert_eq!(app.http().get("/ready").await.status.as_u16(), 200);
     app.stop().await;
 }
 
