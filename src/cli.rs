@@ -180,7 +180,10 @@ pub fn assess(
         input: input.clone(),
         source,
     };
-    let mut value: Value = serde_json::from_str(&text).map_err(parse_error)?;
+    // A byte-order mark, as Windows editors write, is not part of the JSON (RFC 8259 §8.1 lets
+    // a parser ignore it; CSV input already does).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut value: Value = serde_json::from_str(text).map_err(parse_error)?;
     // The generated parser refuses an unknown enum value without naming its field; found first,
     // it is a field violation as on the gRPC door, where it arrives as a number.
     let unknown = unknown_enum_values(&mut value);

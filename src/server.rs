@@ -302,6 +302,7 @@ impl Application {
             .add_service(
                 auth.grpc(
                     AssessmentService::new(kb)
+                        .with_max_message_bytes(settings.max_message_bytes.get())
                         .with_batch(batch_limits, batch_gauge)
                         .with_audit(audit.clone())
                         .with_shutdown(streams_stop_rx)
