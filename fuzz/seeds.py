@@ -1,13 +1,23 @@
 #!/usr/bin/env python3
-"""Writes the JSON, CSV and JWT seed corpora under fuzz/corpus/ from the examples, the test data
-and the shared vignettes (../shared/vignettes*). The protobuf corpora are the same requests
-encoded by `cargo run --manifest-path fuzz/Cargo.toml --bin seed_proto` (see README, "Fuzzing").
-Seeds are small on purpose: the fuzzer mutates them; they only have to start it on each path.
+"""Writes the seed corpora under fuzz/corpus/ from the examples, the test data and the shared
+vignettes (../shared/vignettes*): JSON, CSV and JWT seeds always; the protobuf seeds too when the
+`protobuf` package (pip install protobuf==6.33.6) is importable and a descriptor set is given
+(`--descriptors target/debug/build/cramp-wire-*/out/cramp_descriptor.bin`): the same requests,
+converted from proto3 JSON by the reference implementation. Seeds are small on purpose: the
+fuzzer mutates them; they only have to start it on each path.
+
+    python3 fuzz/seeds.py [SHARED_DIR] [--descriptors FILE]
 """
 import base64, csv, hashlib, io, json, pathlib, sys
 
 root = pathlib.Path(__file__).resolve().parent.parent
-shared = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared"
+args = sys.argv[1:]
+descriptors = None
+if "--descriptors" in args:
+    at = args.index("--descriptors")
+    descriptors = pathlib.Path(args[at + 1])
+    del args[at : at + 2]
+shared = pathlib.Path(args[0]) if args else root.parent / "shared"
 corpus = root / "fuzz" / "corpus"
 BASE = "https://cds.example.org"
 
@@ -145,4 +155,30 @@ def main():
     put("jwt_header", "eyJhbGciOiJFUzM4NCJ9..")
 
 
+
+def protobuf_seeds(reqs):
+    from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for file in files.file:
+        pool.Add(file)
+    request_type = message_factory.GetMessageClass(pool.FindMessageTypeByName("cramp.v1.AssessRequest"))
+    batch_type = message_factory.GetMessageClass(pool.FindMessageTypeByName("cramp.v1.AssessBatchRequest"))
+    for n, r in enumerate(reqs):
+        try:
+            request = json_format.Parse(json.dumps(r), request_type())
+        except json_format.ParseError:
+            continue  # a vignette that is invalid on purpose in a way proto3 JSON cannot carry
+        put("assess_request_proto", request.SerializeToString())
+        record = batch_type(record_id=request.request_id or f"r{n}", view=n % 3)
+        if request.HasField("history"):
+            record.history.CopyFrom(request.history)
+        put("batch_request_proto", record.SerializeToString())
+    qr = questionnaire_response(reqs[0]["history"], "qr-proto", True)
+    put("assess_request_proto", request_type(request_id="qr", questionnaire_response_json=json.dumps(qr)).SerializeToString())
+
+
 main()
+if descriptors:
+    protobuf_seeds(requests())
