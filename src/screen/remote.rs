@@ -166,7 +166,9 @@ pub(super) async fn run(
                         requests = None;
                     }
                     Some(Err(err)) => break Err(ScreenError::Input(err)),
-                    Some(Ok(Ok(request))) if max_record_bytes.is_some_and(|max| request.encoded_len() > max) => {
+                    Some(Ok(Ok(request)))
+                        if max_record_bytes.is_some_and(|max| request.encoded_len() > max) =>
+                    {
                         pending.push_back(Pending::Local(too_large(&request, max_record_bytes)));
                     }
                     Some(Ok(Ok(request))) => {

@@ -119,7 +119,7 @@ async fn an_undecodable_batch_record_ends_the_stream_with_a_documented_status_na
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_disconnects_mid_stream_is_counted_as_cancelled() {
-    let server = spawn_binary("warn").await;
+    let server = spawn_binary("info").await;
     let http = Http::at(server.http_addr);
     for round in 0..3 {
         let (response, mut send, connection) = open_batch(server.addr).await;

@@ -140,7 +140,7 @@ fn poisoned_input(dir: &TempDir) -> (PathBuf, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_over_the_server_limit_is_answered_in_place_and_resume_goes_past_it() {
-    let server = spawn_binary_with("warn", &[("CRAMP__SERVER__MAX_MESSAGE_BYTES", "8192")]).await;
+    let server = spawn_binary_with("info", &[("CRAMP__SERVER__MAX_MESSAGE_BYTES", "8192")]).await;
     let url = format!("http://{}", server.addr);
     let dir = tempfile::tempdir().unwrap();
     let (input, poison_id) = poisoned_input(&dir);
