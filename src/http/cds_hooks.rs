@@ -138,6 +138,10 @@ impl std::fmt::Debug for HookRequestRead {
 
 /// What a hook call's prefetch gives to assess.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per hook call, moved once: boxing the common case gains nothing"
+)]
 pub enum HookIntake {
     /// No completed intake questionnaire in the prefetch: no cards.
     NoIntake,

@@ -149,9 +149,10 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         // Field paths only, and of those only what is ours: an unknown linkId or a caller's JSON
         // key is replaced (`super::loggable_fields`). The answer itself names them all.
-        let fields = match &self {
-            Self::Invalid(violations) => super::loggable_fields(violations),
-            _ => super::loggable_fields(
+        let fields = if let Self::Invalid(violations) = &self {
+            super::loggable_fields(violations)
+        } else {
+            super::loggable_fields(
                 &self
                     .outcome()
                     .issue
@@ -159,7 +160,7 @@ impl IntoResponse for HttpError {
                     .flat_map(|i| i.expression)
                     .map(|path| FieldViolation::new(path, ""))
                     .collect::<Vec<_>>(),
-            ),
+            )
         };
         tracing::info!(status = self.status().as_u16(), fields = %fields, "request refused");
         let body = serde_json::to_vec(&self.outcome()).unwrap_or_default();

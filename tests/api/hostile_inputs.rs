@@ -95,7 +95,11 @@ async fn an_undecodable_batch_record_ends_the_stream_with_a_documented_status_na
         answers.push(pb::AssessBatchResponse::decode(buffer.split_to(len)).unwrap());
     }
     let ids: Vec<&str> = answers.iter().map(|a| a.record_id.as_str()).collect();
-    assert_eq!(ids, ["r1", "r2"], "every record before the bad one is answered");
+    assert_eq!(
+        ids,
+        ["r1", "r2"],
+        "every record before the bad one is answered"
+    );
     assert!(
         answers
             .iter()
@@ -185,7 +189,11 @@ async fn bodies_not_declared_as_json_get_415_with_an_operation_outcome() {
                 request = request.header(reqwest::header::CONTENT_TYPE, content_type);
             }
             let answer = http.send(request).await;
-            assert_eq!(answer.status, 415, "{path} {content_type:?}: {}", answer.text);
+            assert_eq!(
+                answer.status, 415,
+                "{path} {content_type:?}: {}",
+                answer.text
+            );
             assert_eq!(answer.body["resourceType"], "OperationOutcome");
             assert_eq!(answer.body["issue"][0]["code"], "not-supported");
         }
@@ -193,7 +201,10 @@ async fn bodies_not_declared_as_json_get_415_with_an_operation_outcome() {
         let request = http
             .client()
             .post(http.url(path))
-            .header(reqwest::header::CONTENT_TYPE, "application/fhir+json; charset=utf-8")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/fhir+json; charset=utf-8",
+            )
             .body(body.clone());
         assert_ne!(http.send(request).await.status, 415, "{path}");
     }
@@ -237,7 +248,10 @@ fn client_chosen_ids_and_unknown_link_ids_are_not_logged_as_they_are() {
             )
             .await;
         assert_eq!(answer.status, 400);
-        assert!(answer.text.contains(LINK_ID), "the caller is told which item");
+        assert!(
+            answer.text.contains(LINK_ID),
+            "the caller is told which item"
+        );
         app.stop().await;
     });
     for secret in ["Qzxdoe", "qzxlongid", "qzx_jane_secret"] {

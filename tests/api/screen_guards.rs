@@ -70,7 +70,12 @@ fn an_output_that_is_the_input_is_refused_and_the_input_left_whole() {
                 args.push("--resume");
             }
             let answer = screen(&args, Stdio::null());
-            assert_refused(&answer, &input, &before, &format!("{what}, resume {resume}"));
+            assert_refused(
+                &answer,
+                &input,
+                &before,
+                &format!("{what}, resume {resume}"),
+            );
         }
     }
     // Standard input redirected from the file named as the output.
@@ -186,7 +191,10 @@ async fn a_record_over_the_server_limit_is_answered_in_place_and_resume_goes_pas
         "the reason is named: {error}"
     );
     assert!(
-        answers.iter().enumerate().all(|(i, a)| i == 12 || a.get("assessment").is_some() || a.get("error").is_some()),
+        answers
+            .iter()
+            .enumerate()
+            .all(|(i, a)| i == 12 || a.get("assessment").is_some() || a.get("error").is_some()),
         "the others are answered by the server"
     );
 

@@ -319,19 +319,19 @@ pub fn undecodable_record(record: u64) -> Status {
 /// error stays as it is.
 #[must_use]
 pub fn inbound_error(status: Status, record: u64) -> Status {
-    match status.code() {
-        Code::OutOfRange => record_too_large(Some(record), None, None),
+    let code = status.code();
+    if code == Code::OutOfRange {
+        record_too_large(Some(record), None, None)
+    } else if code == Code::Internal
         // tonic's Protobuf decoder (prost's `DecodeError`) reports this way, and nothing else
         // on the inbound side does.
-        Code::Internal
-            if status
-                .message()
-                .starts_with("failed to decode Protobuf message") =>
-        {
-            undecodable_record(record)
-        }
-        Code::Cancelled | Code::Unknown => client_disconnected(),
-        _ => status,
+        && status.message().starts_with("failed to decode Protobuf message")
+    {
+        undecodable_record(record)
+    } else if matches!(code, Code::Cancelled | Code::Unknown) {
+        client_disconnected()
+    } else {
+        status
     }
 }
 
