@@ -497,6 +497,16 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_before_the_json_is_skipped() {
+        let (result, out) = run_assess(
+            "\u{feff}{\"requestId\": \"bom\", \"history\": {\"patient\": {\"ageYears\": 50}}}",
+        );
+        result.unwrap();
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(value["request_id"], "bom");
+    }
+
+    #[test]
     fn invalid_fields_exit_2_and_are_listed_one_per_line() {
         let (result, out) = run_assess(
             r#"{"history": {"patient": {"age_years": 0, "sex": "SEX_MALE", "pregnant": true}}}"#,
