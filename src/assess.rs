@@ -294,11 +294,11 @@ fn evaluate(
     let valid = match valid {
         Some(valid) if violations.is_empty() => valid,
         _ => {
-            // Field paths and descriptions never carry submitted values, so they are safe to log.
-            let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+            // Field paths, never values; a path ending in the caller's own name (an unknown
+            // linkId) is replaced.
             tracing::info!(
                 invalid_fields = violations.len(),
-                fields = %fields.join(","),
+                fields = %crate::status::loggable_fields(&violations),
                 elapsed_us = elapsed_us(started),
                 "request rejected"
             );

@@ -42,6 +42,15 @@ use replay::ReplayCache;
 use settings::invalid;
 use verify::{Denial, Door};
 
+/// Whether the bearer token in `headers` passes what both doors check before any key is looked
+/// up or any signature verified (`[cds_hooks, api]`): the header's `alg`, `typ` and `kid`, and
+/// the unverified claims read for the refusal log. It verifies nothing; it is public so that the
+/// `jwt_header` fuzz target drives the very decoding an unauthenticated caller reaches.
+#[must_use]
+pub fn precheck_bearer(headers: &HeaderMap) -> [bool; 2] {
+    verify::precheck(headers)
+}
+
 /// Checks credentials for the guarded routes; cheap to clone (one shared state).
 #[derive(Clone)]
 pub struct Authenticator {

@@ -43,6 +43,11 @@ use crate::{
     status,
 };
 
+/// Response header of `AssessBatch` naming the largest record the server decodes
+/// (`server.max_message_bytes`): a larger one would end the whole stream, so a client (`screen
+/// --server`) answers it with an error record of its own and never sends it.
+pub const MAX_MESSAGE_BYTES_HEADER: &str = "cramp-max-message-bytes";
+
 /// The limits one `AssessBatch` stream runs under (see [`BatchSettings`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchLimits {
@@ -401,7 +406,9 @@ impl Reader {
                     break Ending::Status(status::idle_timeout(self.limits.idle_timeout));
                 }
                 Ok(None) => break Ending::Finished,
-                Ok(Some(Err(status))) => break Ending::Status(status),
+                Ok(Some(Err(status))) => {
+                    break Ending::Status(status::inbound_error(status, records + 1));
+                }
                 Ok(Some(Ok(record))) => record,
             };
             records += 1;

@@ -183,7 +183,10 @@ pub fn assess(
         input: input.clone(),
         source,
     };
-    let mut value: Value = serde_json::from_str(&text).map_err(parse_error)?;
+    // A byte-order mark, as Windows editors write, is not part of the JSON (RFC 8259 §8.1 lets
+    // a parser ignore it; CSV input already does).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut value: Value = serde_json::from_str(text).map_err(parse_error)?;
     // The generated parser refuses an unknown enum value without naming its field; found first,
     // it is a field violation as on the gRPC door, where it arrives as a number.
     let unknown = unknown_enum_values(&mut value);
@@ -494,6 +497,16 @@ mod tests {
                 .unwrap()
                 .starts_with("URGENCY_")
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_json_is_skipped() {
+        let (result, out) = run_assess(
+            "\u{feff}{\"requestId\": \"bom\", \"history\": {\"patient\": {\"ageYears\": 50}}}",
+        );
+        result.unwrap();
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(value["request_id"], "bom");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct AssessmentService {
     batch_gauge: BatchGauge,
     /// Turns true at the shutdown deadline; open batch streams then end with `UNAVAILABLE`.
     shutdown: Option<watch::Receiver<bool>>,
+    /// `server.max_message_bytes`, told to `AssessBatch` clients (see [`batch::MAX_MESSAGE_BYTES_HEADER`]).
+    max_message_bytes: Option<usize>,
 }
 
 /// The authenticated caller the auth layer left in the request, or anonymous (auth off).
@@ -61,7 +63,16 @@ impl AssessmentService {
             batch_limits: BatchLimits::default(),
             batch_gauge: BatchGauge::default(),
             shutdown: None,
+            max_message_bytes: None,
         }
+    }
+
+    /// Tells `AssessBatch` clients the largest record the server decodes (the server applies
+    /// the limit itself with `max_decoding_message_size`).
+    #[must_use]
+    pub const fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = Some(bytes);
+        self
     }
 
     /// The same service recording into `audit`.
@@ -142,6 +153,13 @@ impl CrampAssessmentService for AssessmentService {
             request.into_inner(),
             options,
         );
-        Ok(Response::new(Box::pin(answers)))
+        let mut response = Response::new(Box::pin(answers) as BatchAnswers);
+        if let Some(bytes) = self.max_message_bytes {
+            response.metadata_mut().insert(
+                batch::MAX_MESSAGE_BYTES_HEADER,
+                tonic::metadata::MetadataValue::from(bytes),
+            );
+        }
+        Ok(response)
     }
 }

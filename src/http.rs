@@ -107,15 +107,21 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route(
             "/cds-services/{id}",
-            post(cds_hooks::call).route_layer(cds_auth.clone()),
+            post(cds_hooks::call)
+                .layer(middleware::from_fn(json_body))
+                .route_layer(cds_auth.clone()),
         )
         .route(
             "/cds-services/{id}/feedback",
-            post(cds_hooks::feedback).route_layer(cds_auth),
+            post(cds_hooks::feedback)
+                .layer(middleware::from_fn(json_body))
+                .route_layer(cds_auth),
         )
         .route(
             "/fhir/$cramp-assess",
-            post(fhir::cramp_assess).route_layer(api_auth),
+            post(fhir::cramp_assess)
+                .layer(middleware::from_fn(json_body))
+                .route_layer(api_auth),
         )
         .route("/fhir/metadata", get(fhir::metadata))
         .route("/fhir/Questionnaire/cramp-intake", get(fhir::questionnaire))
@@ -202,6 +208,33 @@ async fn span(request: Request, next: Next) -> Response {
     .await
 }
 
+/// Refuses a body not declared as JSON with 415 before it is read: a form, XML or plain text
+/// sent by mistake is named as such instead of failing as malformed JSON (or, worse, parsing).
+/// Inside authentication, so an unauthenticated caller learns nothing new.
+async fn json_body(request: Request, next: Next) -> Response {
+    let declared_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(is_json_media_type);
+    if declared_json {
+        next.run(request).await
+    } else {
+        HttpError::UnsupportedMediaType.into_response()
+    }
+}
+
+/// `application/json` or `application/<anything>+json` (FHIR's `application/fhir+json`), any
+/// case, with or without parameters (`; charset=utf-8`).
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let subtype = subtype.to_ascii_lowercase();
+    kind.eq_ignore_ascii_case("application") && (subtype == "json" || subtype.ends_with("+json"))
+}
+
 /// A 200 JSON answer with `content_type`.
 pub fn json<T: Serialize>(value: &T, content_type: &'static str) -> Response {
     match serde_json::to_vec(value) {
@@ -209,6 +242,34 @@ pub fn json<T: Serialize>(value: &T, content_type: &'static str) -> Response {
         Err(_) => {
             tracing::error!("cannot serialize a response");
             axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types_are_json_and_nothing_else_is() {
+        for yes in [
+            "application/json",
+            "application/fhir+json",
+            "Application/JSON; charset=utf-8",
+            "application/fhir+json;fhirVersion=4.0",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "text/plain",
+            "application/xml",
+            "application/fhir+xml",
+            "text/json",
+            "application/x-www-form-urlencoded",
+            "json",
+        ] {
+            assert!(!is_json_media_type(no), "{no}");
         }
     }
 }

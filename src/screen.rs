@@ -134,6 +134,15 @@ pub enum ScreenError {
         #[source]
         source: ResumeError,
     },
+    /// `--output` names the input itself (the same path, a symbolic or a hard link to it, or
+    /// the file standard input reads): writing would destroy the records before they are read.
+    #[error("the output `{output}` is the input `{input}`: not overwriting the records to screen")]
+    OutputIsInput {
+        /// The `--input` argument.
+        input: String,
+        /// The `--output` argument.
+        output: String,
+    },
     /// `--resume` was given without an output file.
     #[error("--resume needs an output file, not `-`")]
     ResumeNeedsFile,
@@ -205,16 +214,26 @@ pub struct Outcome {
 /// Exit status after Ctrl-C, as shells report a SIGINT death.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// Exit status when the arguments cannot work (the output would overwrite the input), as for
+/// other usage errors.
+pub const EXIT_USAGE: u8 = 2;
+
 /// Runs `screen` and reports on stderr: the entry point of the binary.
 ///
 /// Exit status: 0 when every record was answered (answers that are errors included), 1 when
-/// the run failed (the output is then a valid prefix), 130 after Ctrl-C.
+/// the run failed (the output is then a valid prefix), 2 when the output would overwrite the
+/// input (nothing is touched), 130 after Ctrl-C.
 #[must_use]
 pub fn main(args: &ScreenArgs) -> ExitCode {
     match run(args) {
         Ok(outcome) if outcome.interrupted => ExitCode::from(EXIT_INTERRUPTED),
         Ok(_) => ExitCode::SUCCESS,
         Err(err) => {
+            let code = if matches!(err, ScreenError::OutputIsInput { .. }) {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            };
             let mut stderr = io::stderr().lock();
             let mut text = format!("error: {err}");
             let mut cause = std::error::Error::source(&err);
@@ -223,7 +242,7 @@ pub fn main(args: &ScreenArgs) -> ExitCode {
                 cause = c.source();
             }
             let _ = writeln!(stderr, "{text}");
-            ExitCode::FAILURE
+            code
         }
     }
 }
@@ -270,6 +289,7 @@ pub fn run(args: &ScreenArgs) -> Result<Outcome, ScreenError> {
     };
     let (mut source, parser) = Source::open(input_format, reader)?;
 
+    refuse_output_over_input(args)?;
     let (existing, mut file) = open_output(args, output_format)?;
     skip_done(&mut source, &parser, &existing)?;
     if !existing.has_header {
@@ -372,6 +392,38 @@ fn has_extension(path: &str, extension: &str) -> bool {
     Path::new(path)
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case(extension))
+}
+
+/// Refuses an output that is the input: creating (or, with `--resume`, cutting back) the output
+/// would empty the input before it is read. The same file is found by device and inode
+/// (`same-file`), which sees through symbolic and hard links, and through `-` on either side
+/// (a shell redirection of standard input or output to the other file).
+fn refuse_output_over_input(args: &ScreenArgs) -> Result<(), ScreenError> {
+    // Regular files only: a terminal is both standard input and output of an interactive run.
+    let handle = |path: &str, standard: fn() -> io::Result<same_file::Handle>| {
+        if path == "-" {
+            standard().ok()
+        } else {
+            same_file::Handle::from_path(path).ok()
+        }
+        .filter(|h| h.as_file().metadata().is_ok_and(|m| m.is_file()))
+    };
+    // A missing output cannot be the input; an unreadable one fails when it is opened.
+    let input = handle(&args.input, same_file::Handle::stdin);
+    let output = handle(&args.output, same_file::Handle::stdout);
+    let same_path = args.input != "-"
+        && args.output != "-"
+        && std::fs::canonicalize(&args.input)
+            .ok()
+            .is_some_and(|input| std::fs::canonicalize(&args.output).ok() == Some(input));
+    let same_file = matches!((input, output), (Some(input), Some(output)) if input == output);
+    if same_path || same_file {
+        return Err(ScreenError::OutputIsInput {
+            input: args.input.clone(),
+            output: args.output.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Opens the output: a fresh file, standard output, or (with `--resume`) the existing file cut

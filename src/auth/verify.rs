@@ -307,6 +307,35 @@ fn presented<'h>(
     })
 }
 
+/// CDS Hooks tokens are typed `JWT` (integration.md §1.5).
+fn cds_hooks_typ_fits(typ: Option<&str>) -> bool {
+    typ.is_some_and(|typ| typ.eq_ignore_ascii_case("JWT"))
+}
+
+/// RFC 9068 access tokens are typed `at+jwt`; many servers still write `JWT` or nothing.
+fn api_typ_fits(typ: Option<&str>) -> bool {
+    typ.is_none_or(|typ| {
+        ["JWT", "at+jwt", "application/at+jwt"]
+            .iter()
+            .any(|allowed| typ.eq_ignore_ascii_case(allowed))
+    })
+}
+
+/// Whether a request's bearer token passes the checks made before any key is looked up (the
+/// header, the unverified claims read for the log), on the CDS Hooks door and on the API door.
+pub(crate) fn precheck(headers: &HeaderMap) -> [bool; 2] {
+    [
+        presented(
+            headers,
+            Door::CdsHooks,
+            &CDS_HOOKS_ALGORITHMS,
+            cds_hooks_typ_fits,
+        )
+        .is_ok(),
+        presented(headers, Door::ApiHttp, &API_ALGORITHMS, api_typ_fits).is_ok(),
+    ]
+}
+
 /// The reason behind a `jsonwebtoken` failure.
 fn reason_for(kind: &ErrorKind) -> Reason {
     if matches!(kind, ErrorKind::ExpiredSignature) {
@@ -346,9 +375,7 @@ impl Inner {
             seen,
             header,
             kid,
-        } = presented(headers, door, &CDS_HOOKS_ALGORITHMS, |typ| {
-            typ.is_some_and(|typ| typ.eq_ignore_ascii_case("JWT"))
-        })?;
+        } = presented(headers, door, &CDS_HOOKS_ALGORITHMS, cds_hooks_typ_fits)?;
         let kid = kid.as_str();
         let refuse = |reason| seen.refuse(door, reason);
 
@@ -422,19 +449,12 @@ impl Inner {
 
     /// Verifies an API access token: the configured issuer and audience, then the scope.
     pub(super) async fn api(&self, door: Door, headers: &HeaderMap) -> Result<Caller, Denial> {
-        // RFC 9068 access tokens are typed `at+jwt`; many servers still write `JWT` or nothing.
         let Presented {
             token,
             seen,
             header,
             kid,
-        } = presented(headers, door, &API_ALGORITHMS, |typ| {
-            typ.is_none_or(|typ| {
-                ["JWT", "at+jwt", "application/at+jwt"]
-                    .iter()
-                    .any(|allowed| typ.eq_ignore_ascii_case(allowed))
-            })
-        })?;
+        } = presented(headers, door, &API_ALGORITHMS, api_typ_fits)?;
         let kid = kid.as_str();
         let refuse = |reason| seen.refuse(door, reason);
 

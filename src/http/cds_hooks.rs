@@ -13,7 +13,7 @@
 use axum::{body::Bytes, extract::Path, response::Response};
 use cramp_core::FieldViolation;
 use serde_json::{Map, Value};
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::{Date, OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{JSON, State, fhir_server::Query, json};
 use crate::{
@@ -61,33 +61,26 @@ pub async fn call(
 ) -> Result<Response, HttpError> {
     let service = services::find(&id).ok_or(HttpError::NotFound)?;
     tracing::Span::current().record("service", service.id);
-    let request: HookRequest = fhir::from_json(&body)?;
-    let checked = check(&request, service, state.settings.production)?;
+    let mut request = read_request(service, &body, state.settings.production)?;
     tracing::Span::current().record(
         "hook_instance",
-        crate::request_id::loggable_id(&checked.hook_instance),
+        crate::request_id::loggable_id(&request.checked.hook_instance),
     );
 
-    let mut prefetch = request.prefetch.clone().unwrap_or_default();
+    // What the prefetch left out (absent, null or an OperationOutcome) is fetched from the
+    // client's fhirServer, with its bearer token, under the latency budget.
     fetch_what_prefetch_left_out(
         &state,
-        &request,
+        &request.request,
         service,
-        &checked.patient_id,
-        &mut prefetch,
+        &request.checked.patient_id,
+        &mut request.prefetch,
     )
     .await;
-    let missing: Vec<String> = REQUIRED_PREFETCH
-        .iter()
-        .filter(|key| prefetch.get(**key).is_none_or(is_operation_outcome))
-        .map(|key| (*key).to_owned())
-        .collect();
-    if !missing.is_empty() {
-        return Err(HttpError::PrefetchMissing(missing));
-    }
+    let checked = &request.checked;
     let call =
         Call::new(Door::CdsHooks, &caller).about(&checked.hook_instance, Some(&checked.patient_id));
-    let foreign = foreign_resources(&prefetch, &checked.patient_id);
+    let foreign = foreign_resources(&request.prefetch, &checked.patient_id);
     if !foreign.is_empty() {
         // No card from another patient's chart: refused, and audited as a refusal.
         tracing::warn!(
@@ -99,36 +92,21 @@ pub async fn call(
             .assess_translated::<()>(&call, Err(foreign.clone()), 0);
         return Err(HttpError::Invalid(foreign));
     }
-    let read = read_prefetch(&prefetch)?;
-    let Some(response) = latest_intake(&read.responses, &state.settings.base_url) else {
-        tracing::info!(cards = 0, "no completed intake questionnaire");
-        return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
-    };
-
-    let now = state.clock.now();
-    let mut selected = Vec::new();
-    if service.hook == Hook::OrderSelect {
-        let mut provenance = Provenance::default();
-        for order in selected_orders(&checked.context)? {
-            if let Some(medication) =
-                chart::medication(&order, &read.chart, now.date(), &mut provenance)
-            {
-                let pointer = format!(
-                    "MedicationRequest/{}",
-                    order.id.as_deref().unwrap_or_default()
-                );
-                selected.push((medication, pointer));
+    let (translated, selected) =
+        match request.read_intake(service, state.clock.now().date(), &state.settings.base_url)? {
+            HookIntake::NoIntake => {
+                tracing::info!(cards = 0, "no completed intake questionnaire");
+                return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
             }
-        }
-        if selected.is_empty() {
-            tracing::info!(cards = 0, "no medication selected");
-            return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
-        }
-    }
-    let translated = intake::read(response, &read.chart, &selected, now.date()).map(|intake| {
-        let request = intake.request();
-        (intake, request)
-    });
+            HookIntake::NoMedicationSelected => {
+                tracing::info!(cards = 0, "no medication selected");
+                return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
+            }
+            HookIntake::Read {
+                translated,
+                selected,
+            } => (translated, selected),
+        };
     let (intake, assessed) = state
         .assessor
         .assess_translated(&call, translated, 0)
@@ -153,8 +131,7 @@ pub async fn call(
         uuid: &uuid,
     };
     let cards = if service.hook == Hook::OrderSelect {
-        let names: Vec<String> = selected.iter().map(|(m, _)| m.name.clone()).collect();
-        cards::medication_card(&assessed, &context, &names)
+        cards::medication_card(&assessed, &context, &selected)
             .into_iter()
             .collect()
     } else {
@@ -167,6 +144,119 @@ pub async fn call(
         "cards returned"
     );
     Ok(json(&CardsResponse { cards }, JSON))
+}
+
+/// A hook request read and checked, before its prefetch is: public, with
+/// [`HookRequestRead::read_intake`], so that the `cds_hooks_request` fuzz target drives the
+/// very decoding a caller reaches.
+pub struct HookRequestRead {
+    checked: Checked,
+    /// The request without its prefetch (the `fhirServer` and its authorization, for the
+    /// fallback).
+    request: HookRequest,
+    prefetch: Map<String, Value>,
+}
+
+impl std::fmt::Debug for HookRequestRead {
+    // The prefetch is patient data: name the parts, not their content.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookRequestRead")
+            .field("prefetch_keys", &self.prefetch.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a hook call's prefetch gives to assess.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per hook call, moved once: boxing the common case gains nothing"
+)]
+pub enum HookIntake {
+    /// No completed intake questionnaire in the prefetch: no cards.
+    NoIntake,
+    /// An order-select call whose selections name no medication: no cards.
+    NoMedicationSelected,
+    /// The intake read (or the violations, by linkId, that stop it), and the names of the
+    /// selected drugs (order-select only).
+    Read {
+        /// The intake and its request, or why it cannot be read.
+        translated: Result<(intake::Intake, crate::pb::AssessRequest), Vec<FieldViolation>>,
+        /// The selected medications' names.
+        selected: Vec<String>,
+    },
+}
+
+/// Reads a CDS Hooks service call's body and checks its required elements.
+///
+/// # Errors
+/// 400 naming every bad element.
+pub fn read_request(
+    service: &ServiceDef,
+    body: &[u8],
+    production: bool,
+) -> Result<HookRequestRead, HttpError> {
+    let mut request: HookRequest = fhir::from_json(body)?;
+    let checked = check(&request, service, production)?;
+    let prefetch = request.prefetch.take().unwrap_or_default();
+    Ok(HookRequestRead {
+        checked,
+        request,
+        prefetch,
+    })
+}
+
+impl HookRequestRead {
+    /// Reads the prefetch into the intake to assess (and, for order-select, the selected
+    /// drugs), as of `today`.
+    ///
+    /// # Errors
+    /// 412 naming a missing prefetch key; 400 naming the element at fault.
+    pub fn read_intake(
+        &self,
+        service: &ServiceDef,
+        today: Date,
+        base_url: &str,
+    ) -> Result<HookIntake, HttpError> {
+        let missing: Vec<String> = REQUIRED_PREFETCH
+            .iter()
+            .filter(|key| self.prefetch.get(**key).is_none_or(is_operation_outcome))
+            .map(|key| (*key).to_owned())
+            .collect();
+        if !missing.is_empty() {
+            return Err(HttpError::PrefetchMissing(missing));
+        }
+        let read = read_prefetch(&self.prefetch)?;
+        let Some(response) = latest_intake(&read.responses, base_url) else {
+            return Ok(HookIntake::NoIntake);
+        };
+        let mut selected = Vec::new();
+        if service.hook == Hook::OrderSelect {
+            let mut provenance = Provenance::default();
+            for order in selected_orders(&self.checked.context)? {
+                if let Some(medication) =
+                    chart::medication(&order, &read.chart, today, &mut provenance)
+                {
+                    let pointer = format!(
+                        "MedicationRequest/{}",
+                        order.id.as_deref().unwrap_or_default()
+                    );
+                    selected.push((medication, pointer));
+                }
+            }
+            if selected.is_empty() {
+                return Ok(HookIntake::NoMedicationSelected);
+            }
+        }
+        let translated = intake::read(response, &read.chart, &selected, today).map(|intake| {
+            let request = intake.request();
+            (intake, request)
+        });
+        Ok(HookIntake::Read {
+            translated,
+            selected: selected.into_iter().map(|(m, _)| m.name).collect(),
+        })
+    }
 }
 
 /// The parts of a request the service uses, checked.

@@ -41,9 +41,47 @@ struct Parameter {
 
 /// The operation's inputs, read.
 #[derive(Default)]
-struct Inputs {
-    response: Option<QuestionnaireResponse>,
-    chart: Chart,
+pub struct Inputs {
+    /// The `questionnaireResponse` parameter.
+    pub response: Option<QuestionnaireResponse>,
+    /// The chart resources passed beside it.
+    pub chart: Chart,
+}
+
+impl std::fmt::Debug for Inputs {
+    // Resources carry patient data: show what was passed, not what it says.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs")
+            .field("response", &self.response.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a `$cramp-assess` body into its inputs: the whole decoding a caller can reach before
+/// anything is assessed, public so that the `fhir_parameters` fuzz target drives this very code.
+///
+/// # Errors
+/// 400 naming the JSON path or parameter at fault, never a value.
+pub fn read_body(body: &[u8]) -> Result<Inputs, HttpError> {
+    /// Only the resource type, to tell the two accepted bodies apart; serde skips the rest
+    /// without building it.
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "resourceType")]
+        resource_type: Option<String>,
+    }
+    // The operation's one required input may also be the whole body (FHIR operations with a
+    // single resource input allow it): a bare QuestionnaireResponse.
+    let bare = serde_json::from_slice::<Kind>(body)
+        .is_ok_and(|kind| kind.resource_type.as_deref() == Some("QuestionnaireResponse"));
+    if bare {
+        return Ok(Inputs {
+            response: Some(from_json(body)?),
+            chart: Chart::default(),
+        });
+    }
+    let parameters: Parameters = from_json(body)?;
+    read_parameters(&parameters)
 }
 
 /// `POST /fhir/$cramp-assess`.
@@ -57,19 +95,7 @@ pub async fn cramp_assess(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    // The operation's one required input may also be the whole body (FHIR operations with a
-    // single resource input allow it): a bare QuestionnaireResponse.
-    let bare = serde_json::from_slice::<Value>(&body).is_ok_and(|value| {
-        value.get("resourceType").and_then(Value::as_str) == Some("QuestionnaireResponse")
-    });
-    let inputs = if bare {
-        Inputs {
-            response: Some(from_json(&body)?),
-            chart: Chart::default(),
-        }
-    } else {
-        read_parameters(&from_json(&body)?)?
-    };
+    let inputs = read_body(&body)?;
     let Some(response) = inputs.response else {
         return Err(HttpError::invalid(
             "parameter",

@@ -21,6 +21,9 @@ use crate::{
     status,
 };
 
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const UTF8_BOM: &[u8] = "\u{feff}".as_bytes();
+
 /// The input encodings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
@@ -181,6 +184,10 @@ impl Iterator for Source {
                     Err(err) => return Some(Err(err.into())),
                 }
                 *line += 1;
+                // A byte-order mark before the first record is not part of it (as in CSV).
+                if *line == 1 && buffer.starts_with(UTF8_BOM) {
+                    buffer.drain(..UTF8_BOM.len());
+                }
                 if buffer.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
@@ -458,6 +465,18 @@ mod tests {
         assert_eq!(records[0].1.as_ref().unwrap().record_id, "a");
         assert_eq!(records[1].0, 3);
         assert_eq!(records[1].1.as_ref().unwrap().record_id, "line-3");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_ndjson_record_is_skipped() {
+        let text = "\u{feff}{\"record_id\": \"a\", \"history\": {}}\n{\"record_id\": \"b\"}\n";
+        let records = read(InputFormat::Ndjson, text);
+        assert_eq!(records[0].1.as_ref().unwrap().record_id, "a");
+        assert_eq!(records[1].1.as_ref().unwrap().record_id, "b");
+        // Only at the start of the input: elsewhere it is part of a (bad) record.
+        let records = read(InputFormat::Ndjson, "{}\n\u{feff}{}\n");
+        assert!(records[0].1.is_ok());
+        assert!(records[1].1.is_err());
     }
 
     #[test]

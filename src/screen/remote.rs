@@ -18,6 +18,7 @@ use std::{
     thread,
 };
 
+use prost::Message as _;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
@@ -107,6 +108,9 @@ pub(super) async fn run(
     let mut in_flight = 0usize;
     let mut input_done = false;
     let mut input_exhausted = false;
+    // The largest record the server decodes, once it has said: a larger one would end every
+    // stream it is sent on (and every `--resume`), so it is answered here instead.
+    let mut max_record_bytes = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let result = loop {
@@ -119,7 +123,12 @@ pub(super) async fn run(
         }
         let mut requests = (!input_done).then_some(requests_tx);
         let mut answers = match client.assess_batch(ReceiverStream::new(requests_rx)).await {
-            Ok(response) => response.into_inner(),
+            Ok(response) => {
+                if let Some(max) = max_message_bytes(response.metadata()) {
+                    max_record_bytes = Some(max);
+                }
+                response.into_inner()
+            }
             Err(status) => break Err(ScreenError::Remote(status)),
         };
         let ended = loop {
@@ -157,6 +166,11 @@ pub(super) async fn run(
                         requests = None;
                     }
                     Some(Err(err)) => break Err(ScreenError::Input(err)),
+                    Some(Ok(Ok(request)))
+                        if max_record_bytes.is_some_and(|max| request.encoded_len() > max) =>
+                    {
+                        pending.push_back(Pending::Local(too_large(&request, max_record_bytes)));
+                    }
                     Some(Ok(Ok(request))) => {
                         if let Some(tx) = &requests {
                             // INVARIANT: fewer than MAX_IN_FLIGHT unanswered, so never full.
@@ -241,6 +255,27 @@ fn write_answer(
         .record(answer, &mut bytes)
         .map_err(ScreenError::Format)?;
     sink.write_answer(&bytes, answer)
+}
+
+/// The server's `server.max_message_bytes`, from the `AssessBatch` response header.
+fn max_message_bytes(metadata: &tonic::metadata::MetadataMap) -> Option<usize> {
+    metadata
+        .get(crate::batch::MAX_MESSAGE_BYTES_HEADER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The error answer of a record the server would not decode: `OUT_OF_RANGE`, `RECORD_TOO_LARGE`.
+fn too_large(request: &pb::AssessBatchRequest, max: Option<usize>) -> Box<pb::AssessBatchResponse> {
+    let status = crate::status::record_too_large(None, Some(request.encoded_len()), max);
+    Box::new(pb::AssessBatchResponse {
+        record_id: request.record_id.clone(),
+        result: Some(pb::assess_batch_response::Result::Error(
+            crate::status::to_message(&status),
+        )),
+    })
 }
 
 /// Whether the server ended the stream for one of its per-stream limits, which a new stream

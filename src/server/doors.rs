@@ -109,6 +109,7 @@ pub(super) fn grpc<H: Health>(
         .add_service(
             auth.grpc(
                 AssessmentService::new(*kb)
+                    .with_max_message_bytes(settings.max_message_bytes.get())
                     .with_batch(*batch_limits, batch_gauge.clone())
                     .with_audit(audit.clone())
                     .with_shutdown(shutdown.streams_ending())

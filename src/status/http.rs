@@ -34,6 +34,10 @@ pub enum HttpError {
     /// The path exists but not for this method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The body is not declared as JSON: no `Content-Type`, or one that is not
+    /// `application/json`, `application/fhir+json` or another `application/*+json` (415).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     /// The body is larger than `limits.max_http_body_bytes` (413).
     #[error("payload too large")]
     PayloadTooLarge,
@@ -70,6 +74,7 @@ impl HttpError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge | Self::TooComplex { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
         }
@@ -127,6 +132,12 @@ impl HttpError {
                 "This method is not supported here".into(),
                 Vec::new(),
             )],
+            Self::UnsupportedMediaType => vec![issue(
+                "not-supported",
+                "The body must be JSON: Content-Type application/json or application/fhir+json"
+                    .into(),
+                vec!["Content-Type".into()],
+            )],
             Self::PayloadTooLarge => vec![issue(
                 "too-costly",
                 "The body is larger than this server accepts".into(),
@@ -158,14 +169,22 @@ impl HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        // Field paths and fixed descriptions only: safe to log, useful for integrators.
-        let fields: Vec<String> = self
-            .outcome()
-            .issue
-            .into_iter()
-            .flat_map(|i| i.expression)
-            .collect();
-        tracing::info!(status = self.status().as_u16(), fields = %fields.join(","), "request refused");
+        // Field paths only, and of those only what is ours: an unknown linkId or a caller's JSON
+        // key is replaced (`super::loggable_fields`). The answer itself names them all.
+        let fields = if let Self::Invalid(violations) = &self {
+            super::loggable_fields(violations)
+        } else {
+            super::loggable_fields(
+                &self
+                    .outcome()
+                    .issue
+                    .into_iter()
+                    .flat_map(|i| i.expression)
+                    .map(|path| FieldViolation::new(path, ""))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        tracing::info!(status = self.status().as_u16(), fields = %fields, "request refused");
         let body = serde_json::to_vec(&self.outcome()).unwrap_or_default();
         (
             self.status(),

@@ -41,11 +41,13 @@ pub enum Reason {
     ServerShuttingDown,
     /// A record could not be evaluated: a bug, never bad input (`INTERNAL`).
     RecordNotEvaluated,
+    /// A batch record is larger than `server.max_message_bytes` (`OUT_OF_RANGE`).
+    RecordTooLarge,
 }
 
 impl Reason {
     /// Every reason, for tests that walk the table.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::InvalidHistory,
         Self::UnparseableRecord,
         Self::Unauthenticated,
@@ -56,6 +58,7 @@ impl Reason {
         Self::BatchIdleTimeout,
         Self::ServerShuttingDown,
         Self::RecordNotEvaluated,
+        Self::RecordTooLarge,
     ];
 
     /// The `ErrorInfo.reason`.
@@ -72,6 +75,7 @@ impl Reason {
             Self::BatchIdleTimeout => "BATCH_IDLE_TIMEOUT",
             Self::ServerShuttingDown => "SERVER_SHUTTING_DOWN",
             Self::RecordNotEvaluated => "RECORD_NOT_EVALUATED",
+            Self::RecordTooLarge => "RECORD_TOO_LARGE",
         }
     }
 
@@ -86,6 +90,7 @@ impl Reason {
             Self::CallDeadlineExceeded | Self::BatchIdleTimeout => Code::DeadlineExceeded,
             Self::ServerShuttingDown => Code::Unavailable,
             Self::RecordNotEvaluated => Code::Internal,
+            Self::RecordTooLarge => Code::OutOfRange,
         }
     }
 
@@ -254,6 +259,92 @@ pub fn idle_timeout(idle: Duration) -> Status {
     )
 }
 
+/// A batch record over `server.max_message_bytes`: the `record`th of its stream, which the server
+/// could not decode (the stream ends after every earlier answer), or one of `bytes` that `screen
+/// --server` did not send and answers with this status instead.
+#[must_use]
+pub fn record_too_large(
+    record: Option<u64>,
+    bytes: Option<usize>,
+    max_bytes: Option<usize>,
+) -> Status {
+    let mut metadata = HashMap::new();
+    let mut message = String::from("the record is larger than the server decodes");
+    if let Some(bytes) = bytes {
+        metadata.insert("bytes".to_owned(), bytes.to_string());
+        message = format!("the record is {bytes} bytes, larger than the server decodes");
+    }
+    if let Some(max) = max_bytes {
+        metadata.insert("max_bytes".to_owned(), max.to_string());
+        message.push_str(&format!(" ({max} bytes, server.max_message_bytes)"));
+    } else {
+        message.push_str(" (server.max_message_bytes)");
+    }
+    if let Some(record) = record {
+        metadata.insert("record".to_owned(), record.to_string());
+        message.push_str(&format!(
+            "; it is record {record} of the stream, which ends after every earlier answer"
+        ));
+    } else {
+        message.push_str("; it was not sent");
+    }
+    build(
+        Reason::RecordTooLarge,
+        message,
+        metadata,
+        ErrorDetails::new(),
+    )
+}
+
+/// The `record`th message of a batch stream is not a protobuf `AssessBatchRequest`: the stream
+/// cannot be read past it, so it ends after every earlier answer.
+#[must_use]
+pub fn undecodable_record(record: u64) -> Status {
+    build(
+        Reason::UnparseableRecord,
+        format!(
+            "record {record} of the stream is not an AssessBatchRequest (protobuf); the stream \
+             ends after every earlier answer: send the records after it on a new stream"
+        ),
+        one("record", record),
+        ErrorDetails::new(),
+    )
+}
+
+/// What a batch stream's inbound error becomes: a record too large or not decodable is named by
+/// its place in the stream (`record`, 1-based) with a documented reason, not tonic's bare
+/// `OUT_OF_RANGE`/`INTERNAL`; a request stream that broke off (the client reset it or its
+/// connection went away: tonic says `CANCELLED` or, for a dropped connection, `UNKNOWN`) is
+/// [`client_disconnected`], so metrics count departures apart from failures; an HTTP/2 protocol
+/// error stays as it is.
+#[must_use]
+pub fn inbound_error(status: Status, record: u64) -> Status {
+    let code = status.code();
+    if code == Code::OutOfRange {
+        record_too_large(Some(record), None, None)
+    } else if code == Code::Internal
+        // tonic's Protobuf decoder (prost's `DecodeError`) reports this way, and nothing else
+        // on the inbound side does.
+        && status.message().starts_with("failed to decode Protobuf message")
+    {
+        undecodable_record(record)
+    } else if matches!(code, Code::Cancelled | Code::Unknown) {
+        client_disconnected()
+    } else {
+        status
+    }
+}
+
+/// Message of [`client_disconnected`], which [`ending_reason`] knows it by.
+const CLIENT_DISCONNECTED: &str = "the client went away: its request stream broke off";
+
+/// The client reset its request stream or its connection closed mid-stream: `CANCELLED`, as gRPC
+/// names a call its client gave up on (nobody is left to read it; metrics and logs are).
+#[must_use]
+pub fn client_disconnected() -> Status {
+    Status::cancelled(CLIENT_DISCONNECTED)
+}
+
 /// A short, fixed name for why a stream ended, for its log line (never the status message,
 /// which a transport error could fill with anything).
 #[must_use]
@@ -263,7 +354,12 @@ pub fn ending_reason(status: &Status) -> &'static str {
         Some(Reason::BatchIdleTimeout) => "idle_timeout",
         Some(Reason::ServerShuttingDown) => "shutting_down",
         Some(Reason::CallDeadlineExceeded) => "deadline_exceeded",
+        Some(Reason::RecordTooLarge) => "message_too_large",
+        Some(Reason::UnparseableRecord) => "undecodable_record",
         _ if status.code() == Code::OutOfRange => "message_too_large",
+        _ if status.code() == Code::Cancelled && status.message() == CLIENT_DISCONNECTED => {
+            "client_disconnected"
+        }
         _ if status.code() == Code::Cancelled => "cancelled",
         _ => "transport_error",
     }
@@ -333,6 +429,7 @@ mod tests {
             idle_timeout(Duration::from_millis(1500)),
             shutting_down(),
             record_not_evaluated(),
+            record_too_large(None, Some(9), Some(8)),
         ];
         for (reason, status) in Reason::ALL.into_iter().zip(&built) {
             assert_eq!(Reason::of(status), Some(reason));
@@ -374,5 +471,36 @@ mod tests {
             "message_too_large"
         );
         assert_eq!(ending_reason(&Status::cancelled("gone")), "cancelled");
+    }
+
+    #[test]
+    fn inbound_decode_errors_become_documented_statuses_naming_the_record() {
+        let too_large = inbound_error(
+            Status::out_of_range("Error, decoded message length too large"),
+            4,
+        );
+        assert_eq!(Reason::of(&too_large), Some(Reason::RecordTooLarge));
+        assert_eq!(
+            too_large.get_details_error_info().unwrap().metadata["record"],
+            "4"
+        );
+        let bad = inbound_error(
+            Status::internal("failed to decode Protobuf message: invalid wire type"),
+            2,
+        );
+        assert_eq!(bad.code(), Code::InvalidArgument);
+        assert_eq!(Reason::of(&bad), Some(Reason::UnparseableRecord));
+        assert_eq!(ending_reason(&bad), "undecodable_record");
+        let protocol = inbound_error(Status::internal("h2 protocol error"), 2);
+        assert_eq!(protocol.code(), Code::Internal);
+        assert_eq!(Reason::of(&protocol), None);
+        for gone in [
+            Status::unknown("error reading a body from connection"),
+            Status::cancelled("h2 protocol error: stream reset"),
+        ] {
+            let gone = inbound_error(gone, 2);
+            assert_eq!(gone.code(), Code::Cancelled);
+            assert_eq!(ending_reason(&gone), "client_disconnected");
+        }
     }
 }

@@ -63,6 +63,10 @@ impl std::fmt::Debug for MappedResponse {
 /// the history and the answers that could not be read.
 ///
 /// # Errors
+/// The violation of an item whose linkId the Questionnaire does not have: that linkId is the
+/// caller's own string, so logs leave it out (see `crate::status::loggable_fields`).
+pub const NOT_AN_ITEM: &str = "is not an item of the cramp-cds intake Questionnaire";
+
 /// Violations naming JSON paths (unparseable JSON) or linkIds (bad answers).
 pub fn history_from_json(
     json: &str,
@@ -215,10 +219,7 @@ impl Mapper {
             return;
         }
         let Some(definition) = link_ids::item(link_id) else {
-            self.fail(
-                link_id,
-                "is not an item of the cramp-cds intake Questionnaire",
-            );
+            self.fail(link_id, NOT_AN_ITEM);
             return;
         };
         let field = link_id.strip_prefix("medications.");
