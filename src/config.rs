@@ -89,6 +89,10 @@ pub struct ServerSettings {
     /// ones are refused with `OUT_OF_RANGE` before decoding, which bounds what one message can
     /// cost.
     pub max_message_bytes: NonZeroUsize,
+    /// Serve the `loadgen` baseline `cramp.bench.v1.Canned` beside the API (see
+    /// `bench_canned`); never in production, where loading refuses it.
+    #[serde(default)]
+    pub bench_canned_service: bool,
 }
 
 /// Limits of `AssessBatch` streams: what one stream may hold and how long it may idle.
@@ -159,6 +163,13 @@ impl Settings {
             .source(env);
         let settings: Self = builder.add_source(environment).build()?.try_deserialize()?;
         settings.http.check()?;
+        if settings.http.production && settings.server.bench_canned_service {
+            return Err(config::ConfigError::Message(
+                "key `server.bench_canned_service`: must be false when `http.production` is true"
+                    .into(),
+            )
+            .into());
+        }
         settings
             .limits
             .check()

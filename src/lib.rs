@@ -33,6 +33,7 @@ pub mod assess;
 pub mod audit;
 pub mod auth;
 pub mod batch;
+pub mod bench_canned;
 pub mod caller;
 pub mod cds_hooks;
 pub mod cli;

@@ -55,7 +55,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _runtime = runtime.enter();
         Otel::start(&settings.telemetry, &OtelEnv::from_process())?
     };
-    telemetry::init(&settings.log, &otel)?;
+    // Held to the end: dropping it writes out the log lines and audit events still queued.
+    let _log_writer = telemetry::init(&settings.log, &otel)?;
     runtime.block_on(async {
         let served = async {
             let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
