@@ -99,9 +99,11 @@ impl tower_service::Service<http::Request<Body>> for CannedService {
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let service = self.clone();
         match request.uri().path() {
-            UNARY_PATH => Box::pin(async move {
-                Ok(Grpc::new(RawCodec).unary(Unary(service), request).await)
-            }),
+            UNARY_PATH => {
+                Box::pin(
+                    async move { Ok(Grpc::new(RawCodec).unary(Unary(service), request).await) },
+                )
+            }
             STREAM_PATH => Box::pin(async move {
                 Ok(Grpc::new(RawCodec)
                     .streaming(Streamed(service), request)

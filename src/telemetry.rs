@@ -26,8 +26,8 @@ pub mod otel;
 use std::io::IsTerminal as _;
 
 use opentelemetry::propagation::TextMapPropagator as _;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing::{Level, Subscriber};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{
     EnvFilter, Layer as _,
     filter::{LevelFilter, Targets},

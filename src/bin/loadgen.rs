@@ -67,7 +67,10 @@ struct Args {
     #[arg(long, default_value = "examples/claudication.json")]
     input: PathBuf,
     /// A CDS Hooks request (CDS Hooks scenarios).
-    #[arg(long, default_value = "tests/data/cds_hooks/patient-view-full-prefetch.json")]
+    #[arg(
+        long,
+        default_value = "tests/data/cds_hooks/patient-view-full-prefetch.json"
+    )]
     hook: PathBuf,
     /// Connections to open.
     #[arg(long, default_value_t = 16)]
@@ -169,6 +172,8 @@ struct Outcome {
     /// Share of all cores used by the server and by this generator while measuring.
     server_cpu: Option<f64>,
     own_cpu: Option<f64>,
+    /// The server's RSS (KiB) when measuring started and when it ended.
+    rss: Option<(u64, u64)>,
 }
 
 #[tokio::main]
@@ -203,7 +208,6 @@ async fn main() -> anyhow::Result<()> {
         }
         (None, None) => None,
     };
-    let rss_start = pid.and_then(rss_kib);
     let mut rounds: Vec<Vec<Outcome>> = Vec::new();
     for round in 1..=args.rounds {
         let mut outcomes = vec![run(&args, &clients, &under_test, rate, pid).await];
@@ -218,13 +222,13 @@ async fn main() -> anyhow::Result<()> {
         rounds.push(outcomes);
     }
     summarise(&rounds, rate.is_some());
-    if let (Some(pid), Some(start)) = (pid, rss_start) {
-        if let Some(end) = rss_kib(pid) {
-            println!(
-                "server RSS: {start} KiB after warm-up, {end} KiB at the end ({:+.1}%)",
-                (end as f64 - start as f64) * 100.0 / start as f64
-            );
-        }
+    let first = rounds.first().and_then(|r| r.first()).and_then(|o| o.rss);
+    let last = rounds.last().and_then(|r| r.last()).and_then(|o| o.rss);
+    if let (Some((start, _)), Some((_, end))) = (first, last) {
+        println!(
+            "server RSS: {start} KiB after the first warm-up, {end} KiB at the end ({:+.1}%)",
+            (end as f64 - start as f64) * 100.0 / start as f64
+        );
     }
     Ok(())
 }
@@ -373,7 +377,8 @@ async fn targets(args: &Args, clients: &Clients) -> anyhow::Result<(Target, Vec<
 fn read_request(args: &Args) -> anyhow::Result<pb::AssessRequest> {
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not an AssessRequest", args.input.display()))
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an AssessRequest", args.input.display()))
 }
 
 /// One unary call; the answer's size in bytes.
@@ -499,21 +504,20 @@ async fn run(
         }));
     }
     tokio::time::sleep_until(measure_from.into()).await;
+    let rss_start = pid.and_then(rss_kib);
     if let Some(pid) = pid {
         cpu_at_measure = Some((cpu_ticks(Some(pid)), cpu_ticks(None), Instant::now()));
     }
     tokio::time::sleep_until(end.into()).await;
-    let cpu = cpu_at_measure.and_then(|(server, own, at)| {
+    let cpu = cpu_at_measure.map(|(server, own, at)| {
         let elapsed = at.elapsed().as_secs_f64();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as f64;
         let share = |before: Option<u64>, now: Option<u64>| {
             Some((now? - before?) as f64 / ticks_per_second() / elapsed / cores)
         };
-        Some((
-            share(server, cpu_ticks(pid)),
-            share(own, cpu_ticks(None)),
-        ))
+        (share(server, cpu_ticks(pid)), share(own, cpu_ticks(None)))
     });
+    let rss = rss_start.zip(pid.and_then(rss_kib));
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
         let _ = task.await;
@@ -532,6 +536,7 @@ async fn run(
         errors: tally.errors,
         server_cpu: cpu.and_then(|c| c.0),
         own_cpu: cpu.and_then(|c| c.1),
+        rss,
     }
 }
 
@@ -554,7 +559,14 @@ async fn call(
             record,
             canned,
             ..
-        } => match stream(&clients.grpc[connection], path, record.clone(), records, *canned).await
+        } => match stream(
+            &clients.grpc[connection],
+            path,
+            record.clone(),
+            records,
+            *canned,
+        )
+        .await
         {
             Ok((_, errors)) if errors.is_empty() => Ok(records as u64),
             Ok((_, errors)) => Err(errors.into_keys().next().unwrap_or_default()),
@@ -626,13 +638,17 @@ fn print_outcome(round: usize, o: &Outcome) {
         (Some(s), Some(g)) => format!(" cpu server {:.0}% loadgen {:.0}%", s * 100.0, g * 100.0),
         _ => String::new(),
     };
+    let rss = o
+        .rss
+        .map(|(a, b)| format!(" rss {a}->{b} KiB"))
+        .unwrap_or_default();
     let errors = if o.errors.is_empty() {
         String::new()
     } else {
         format!(" errors {:?}", o.errors)
     };
     println!(
-        "round {round} {:<14} {:>9.0}/s  p50 {:.2} p90 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} ms{cpu}{errors}",
+        "round {round} {:<14} {:>9.0}/s  p50 {:.2} p90 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} ms{cpu}{rss}{errors}",
         o.name,
         o.per_second,
         ms(0.5),
@@ -663,7 +679,10 @@ fn summarise(rounds: &[Vec<Outcome>], open_loop: bool) {
                 .map(|r| r[i].latency.value_at_quantile(0.99) as f64 / 1000.0)
                 .collect(),
         );
-        println!("  {:<14} {per_second:>9.0}/s  p99 {p99:.2} ms", outcome.name);
+        println!(
+            "  {:<14} {per_second:>9.0}/s  p99 {p99:.2} ms",
+            outcome.name
+        );
     }
     if open_loop {
         return;
@@ -714,7 +733,10 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 /// User + system CPU ticks of `pid`, or of this process.
 fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
-    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |p| format!("/proc/{p}/stat"));
+    let path = pid.map_or_else(
+        || "/proc/self/stat".to_owned(),
+        |p| format!("/proc/{p}/stat"),
+    );
     let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the command name (which may hold spaces), counted from field 3 (state).
     let rest = stat.rsplit_once(')')?.1;
