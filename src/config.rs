@@ -392,6 +392,22 @@ mod tests {
     }
 
     #[test]
+    fn the_canned_bench_service_is_off_by_default_and_refused_in_production() {
+        assert!(!load_env(&[]).unwrap().server.bench_canned_service);
+        let on = [("CRAMP__SERVER__BENCH_CANNED_SERVICE", "true")];
+        assert!(load_env(&on).unwrap().server.bench_canned_service);
+        let err = chain(
+            &load_env(&[
+                on[0],
+                ("CRAMP__HTTP__PRODUCTION", "true"),
+                ("CRAMP__HTTP__BASE_URL", "https://cds.example.org"),
+            ])
+            .unwrap_err(),
+        );
+        assert!(err.contains("server.bench_canned_service"), "{err}");
+    }
+
+    #[test]
     fn batch_limits_have_bounded_defaults() {
         let s = load_env(&[]).unwrap();
         assert_eq!(s.server.max_message_bytes.get(), 4 * 1024 * 1024);

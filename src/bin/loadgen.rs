@@ -289,19 +289,27 @@ async fn targets(args: &Args, clients: &Clients) -> anyhow::Result<(Target, Vec<
                 body.len(),
                 answer
             );
-            let canned = Target::Unary {
-                name: "canned",
-                path: UNARY_PATH,
-                body: body.clone(),
-                canned: Some(answer),
-            };
+            let mut baselines = vec![health];
+            match unary(&clients.grpc[0], UNARY_PATH, body.clone(), Some(answer)).await {
+                Ok(_) => baselines.push(Target::Unary {
+                    name: "canned",
+                    path: UNARY_PATH,
+                    body: body.clone(),
+                    canned: Some(answer),
+                }),
+                Err(status) => println!(
+                    "no canned baseline ({:?}; start the server with \
+                     CRAMP__SERVER__BENCH_CANNED_SERVICE=true)",
+                    status.code()
+                ),
+            }
             let call = Target::Unary {
                 name: "assess",
                 path: ASSESS_PATH,
                 body,
                 canned: None,
             };
-            Ok((call, vec![health, canned]))
+            Ok((call, baselines))
         }
         Scenario::BatchFull | Scenario::BatchBasic => {
             let request = read_request(args)?;
@@ -342,13 +350,32 @@ async fn targets(args: &Args, clients: &Clients) -> anyhow::Result<(Target, Vec<
                 record: record.clone(),
                 canned: Some(answer),
             };
+            let baselines = match stream(
+                &clients.grpc[0],
+                STREAM_PATH,
+                record.clone(),
+                1,
+                Some(answer),
+            )
+            .await
+            {
+                Ok(_) => vec![canned],
+                Err(status) => {
+                    println!(
+                        "no canned baseline ({:?}; start the server with \
+                         CRAMP__SERVER__BENCH_CANNED_SERVICE=true)",
+                        status.code()
+                    );
+                    Vec::new()
+                }
+            };
             let call = Target::Stream {
                 name,
                 path: BATCH_PATH,
                 record,
                 canned: None,
             };
-            Ok((call, vec![canned]))
+            Ok((call, baselines))
         }
         Scenario::HooksH1 | Scenario::HooksH2 => {
             let hook = std::fs::read(&args.hook)

@@ -24,6 +24,7 @@ mod http_support;
 mod limits;
 mod logs;
 mod otlp;
+mod perf;
 mod pki;
 mod reflection;
 mod rules;
