@@ -329,9 +329,10 @@ async fn targets(args: &Args, clients: &Clients) -> anyhow::Result<(Target, Vec<
                 }
                 .encode_to_vec(),
             );
-            let (sizes, errors) = stream(&clients.grpc[0], BATCH_PATH, record.clone(), 1, None)
-                .await
-                .context("the first AssessBatch stream failed")?;
+            let (sizes, errors, _) =
+                stream(&clients.grpc[0], BATCH_PATH, record.clone(), 1, None, None)
+                    .await
+                    .context("the first AssessBatch stream failed")?;
             let Some(answer) = sizes.filter(|_| errors.is_empty()) else {
                 bail!("the first AssessBatch record failed: {errors:?}");
             };
@@ -356,6 +357,7 @@ async fn targets(args: &Args, clients: &Clients) -> anyhow::Result<(Target, Vec<
                 record.clone(),
                 1,
                 Some(answer),
+                None,
             )
             .await
             {
@@ -431,14 +433,17 @@ async fn unary(
     Ok(answer.into_inner().len())
 }
 
-/// One stream of `records` copies of `record`: the size of the last answer, and errors by code.
+/// One stream of `records` copies of `record`: the size of the last answer, errors by code, and
+/// how many answers arrived inside `window` (a stream can outlast the measured window, so its
+/// records are counted where they land rather than all or nothing).
 async fn stream(
     channel: &Channel,
     path: &'static str,
     record: Bytes,
     records: usize,
     canned: Option<usize>,
-) -> Result<(Option<usize>, BTreeMap<String, u64>), tonic::Status> {
+    window: Option<(Instant, Instant)>,
+) -> Result<(Option<usize>, BTreeMap<String, u64>, u64), tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready()
         .await
@@ -456,16 +461,18 @@ async fn stream(
     let mut last = None;
     let mut errors = BTreeMap::new();
     let mut answered = 0;
+    let mut in_window = 0;
     while let Some(answer) = answers.message().await? {
-        // A record's own error is inside its answer; the real stream is checked by size, as
-        // a record's Status answer is far smaller than an assessment.
         last = Some(answer.len());
         answered += 1;
+        if window.is_some_and(|(from, to)| (from..=to).contains(&Instant::now())) {
+            in_window += 1;
+        }
     }
     if answered != records {
         *errors.entry("SHORT_STREAM".to_owned()).or_default() += 1;
     }
-    Ok((last, errors))
+    Ok((last, errors, in_window))
 }
 
 /// Runs one target for a warm-up and a measured window on every slot.
@@ -516,13 +523,13 @@ async fn run(
                 if intended >= end || stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let result = call(&clients, connection, &target, records).await;
+                let result =
+                    call(&clients, connection, &target, records, (measure_from, end)).await;
                 let done = Instant::now();
-                if intended >= measure_from && done <= end {
-                    let micros = u64::try_from(done.duration_since(intended).as_micros())
-                        .unwrap_or(u64::MAX);
-                    local.record(result, micros, per_call as u64);
-                }
+                let whole = intended >= measure_from && done <= end;
+                let micros =
+                    u64::try_from(done.duration_since(intended).as_micros()).unwrap_or(u64::MAX);
+                local.record(result, micros, whole);
                 if let Some(p) = period {
                     intended += p;
                 }
@@ -573,13 +580,14 @@ async fn call(
     connection: usize,
     target: &Target,
     records: usize,
-) -> Result<u64, String> {
+    window: (Instant, Instant),
+) -> Result<Counted, String> {
     match target {
         Target::Unary {
             path, body, canned, ..
         } => unary(&clients.grpc[connection], path, body.clone(), *canned)
             .await
-            .map(|_| 1)
+            .map(|_| Counted::One)
             .map_err(|s| format!("{:?}", s.code())),
         Target::Stream {
             path,
@@ -592,11 +600,12 @@ async fn call(
             record.clone(),
             records,
             *canned,
+            Some(window),
         )
         .await
         {
-            Ok((_, errors)) if errors.is_empty() => Ok(records as u64),
-            Ok((_, errors)) => Err(errors.into_keys().next().unwrap_or_default()),
+            Ok((_, errors, n)) if errors.is_empty() => Ok(Counted::InWindow(n)),
+            Ok((_, errors, _)) => Err(errors.into_keys().next().unwrap_or_default()),
             Err(status) => Err(format!("{:?}", status.code())),
         },
         Target::Http { post, path, .. } => {
@@ -613,7 +622,7 @@ async fn call(
                 Ok(answer) if answer.status().is_success() => answer
                     .bytes()
                     .await
-                    .map(|_| 1)
+                    .map(|_| Counted::One)
                     .map_err(|_| "BODY".to_owned()),
                 Ok(answer) => Err(format!("HTTP {}", answer.status().as_u16())),
                 Err(err) if err.is_connect() => Err("CONNECT".to_owned()),
@@ -621,6 +630,14 @@ async fn call(
             }
         }
     }
+}
+
+/// What one successful call adds to the count.
+enum Counted {
+    /// One call, counted when it lies wholly inside the window.
+    One,
+    /// The records of a stream answered inside the window.
+    InWindow(u64),
 }
 
 struct Tally {
@@ -640,13 +657,21 @@ impl Tally {
         }
     }
 
-    fn record(&mut self, result: Result<u64, String>, micros: u64, _per_call: u64) {
+    /// `whole`: the call was sent and answered inside the measured window; only such calls
+    /// give a latency (and count, unless they are streams, counted by records in the window).
+    fn record(&mut self, result: Result<Counted, String>, micros: u64, whole: bool) {
         match result {
-            Ok(n) => {
-                self.ok += n;
-                self.latency.saturating_record(micros.max(1));
+            Ok(counted) => {
+                self.ok += match counted {
+                    Counted::One => u64::from(whole),
+                    Counted::InWindow(n) => n,
+                };
+                if whole {
+                    self.latency.saturating_record(micros.max(1));
+                }
             }
-            Err(code) => *self.errors.entry(code).or_default() += 1,
+            Err(code) if whole => *self.errors.entry(code).or_default() += 1,
+            Err(_) => {}
         }
     }
 
