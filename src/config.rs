@@ -114,6 +114,10 @@ pub struct ServerSettings {
     /// ones are refused with `OUT_OF_RANGE` before decoding, which bounds what one message can
     /// cost.
     pub max_message_bytes: NonZeroUsize,
+    /// Serve the `loadgen` baseline `cramp.bench.v1.Canned` beside the API (see
+    /// `bench_canned`); never in production, where loading refuses it.
+    #[serde(default)]
+    pub bench_canned_service: bool,
 }
 
 /// Limits of `AssessBatch` streams: what one stream may hold and how long it may idle.
@@ -184,6 +188,13 @@ impl Settings {
             .source(env);
         let settings: Self = builder.add_source(environment).build()?.try_deserialize()?;
         settings.http.check()?;
+        if settings.http.production && settings.server.bench_canned_service {
+            return Err(config::ConfigError::Message(
+                "key `server.bench_canned_service`: must be false when `http.production` is true"
+                    .into(),
+            )
+            .into());
+        }
         settings
             .limits
             .check()
@@ -403,6 +414,22 @@ mod tests {
         }
         let err = chain(&load_env(&[("CRAMP__HTTP__PRODUCTION", "true")]).unwrap_err());
         assert!(err.contains("http.base_url"), "{err}");
+    }
+
+    #[test]
+    fn the_canned_bench_service_is_off_by_default_and_refused_in_production() {
+        assert!(!load_env(&[]).unwrap().server.bench_canned_service);
+        let on = [("CRAMP__SERVER__BENCH_CANNED_SERVICE", "true")];
+        assert!(load_env(&on).unwrap().server.bench_canned_service);
+        let err = chain(
+            &load_env(&[
+                on[0],
+                ("CRAMP__HTTP__PRODUCTION", "true"),
+                ("CRAMP__HTTP__BASE_URL", "https://cds.example.org"),
+            ])
+            .unwrap_err(),
+        );
+        assert!(err.contains("server.bench_canned_service"), "{err}");
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod assess;
 pub mod audit;
 pub mod auth;
 pub mod batch;
+pub mod bench_canned;
 pub mod caller;
 pub mod cli;
 pub mod config;

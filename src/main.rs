@@ -56,7 +56,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _runtime = runtime.enter();
         Otel::start(&settings.telemetry, &OtelEnv::from_process())?
     };
-    telemetry::init(&settings.log, &otel)?;
+    // Held to the end: dropping it writes out the log lines and audit events still queued.
+    let _log_writer = telemetry::init(&settings.log, &otel)?;
     runtime.block_on(async move {
         // Whether or not the server starts or fails: the last spans and metric points are
         // flushed rather than lost. A collector that cannot be reached does not fail the exit.

@@ -27,6 +27,7 @@ use std::io::IsTerminal as _;
 
 use opentelemetry::propagation::TextMapPropagator as _;
 use tracing::{Level, Subscriber};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{
     EnvFilter, Layer as _,
     filter::{LevelFilter, Targets},
@@ -156,19 +157,42 @@ const EXPORTED_TARGET: &str = "cramp_cds";
 /// without adding a second log line per assessment at INFO.
 const EVALUATION_TARGET: &str = "cramp_cds::assess";
 
+/// Lines the log writer holds before a call that logs has to wait for it.
+///
+/// At about 1 KiB per assessment (the `assessed` line and the audit event) this is 64 MiB at
+/// worst, and at tens of thousands of calls per second over a second of a slow stdout.
+const LOG_BUFFER_LINES: usize = 65_536;
+
+/// Keeps the log writer's thread alive; dropping it writes out every line still queued.
+/// Hold it until the process ends.
+#[must_use = "dropping the guard stops the log writer"]
+#[derive(Debug)]
+pub struct LogGuard(#[allow(dead_code, reason = "held for its Drop")] WorkerGuard);
+
 /// Installs the process-wide subscriber, writing logs to stdout and exporting through `otel`.
+///
+/// Lines are formatted on the calling thread but written by a worker thread, so a call never
+/// waits on stdout (a pipe to a collector, a terminal) unless the queue is full. The writer is
+/// not lossy: the audit trail shares the stream and must never lose an event, so when
+/// [`LOG_BUFFER_LINES`] lines are queued the calling thread waits for room (back-pressure,
+/// as the synchronous writer always did) instead of dropping lines; an overloaded replica is
+/// slowed, never made to forget who asked about whom. The worker writes through a buffer and
+/// flushes whenever its queue runs empty, so lines are not held back while the service is idle.
 ///
 /// # Errors
 /// [`TelemetryError`] when the filter is invalid or a subscriber is already installed.
-pub fn init(settings: &LogSettings, otel: &Otel) -> Result<(), TelemetryError> {
+pub fn init(settings: &LogSettings, otel: &Otel) -> Result<LogGuard, TelemetryError> {
     let ansi = std::io::stdout().is_terminal();
-    tracing::subscriber::set_global_default(subscriber_with(
-        settings,
-        std::io::stdout,
-        ansi,
-        otel,
-    )?)?;
-    Ok(())
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .thread_name("cramp-cds-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        ));
+    tracing::subscriber::set_global_default(subscriber_with(settings, writer, ansi, otel)?)?;
+    Ok(LogGuard(guard))
 }
 
 /// The caller's span context from a W3C `traceparent` (and `tracestate`) header, if valid.

@@ -34,7 +34,7 @@ const LAYERS: &[&[&str]] = &[
     // The batch pipeline (shared by the gRPC stream and in-process `screen`).
     &["batch"],
     // Doors.
-    &["grpc", "http", "screen"],
+    &["grpc", "http", "screen", "bench_canned"],
     // Composition: the CLI and the server.
     &["cli", "server"],
 ];

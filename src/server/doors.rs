@@ -117,6 +117,12 @@ pub(super) fn grpc<H: Health>(
                     .max_decoding_message_size(settings.max_message_bytes.get()),
             ),
         )
+        // loadgen's baseline, only when asked for (never in production; see `bench_canned`).
+        .add_optional_service(
+            settings
+                .bench_canned_service
+                .then(|| auth.grpc(crate::bench_canned::CannedService::new())),
+        )
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha);
     let incoming = crate::edge::guard_incoming(

@@ -28,6 +28,7 @@ mod json_limits;
 mod limits;
 mod logs;
 mod otlp;
+mod perf;
 mod pki;
 mod reflection;
 mod report;
