@@ -224,6 +224,7 @@ fn client_chosen_ids_and_unknown_link_ids_are_not_logged_as_they_are() {
         }
         let response = json!({
             "resourceType": "QuestionnaireResponse",
+            "questionnaire": crate::fhir_convert::canonical(),
             "status": "completed",
             "item": [
                 {"linkId": "patient.age_years", "answer": [{"valueInteger": 60}]},
