@@ -206,6 +206,25 @@ impl<IO> Guarded<IO> {
 
     /// Ready with the error to end the connection with once its deadline has passed; pending
     /// (with the timer registered on `cx`) until then.
+    /// A write's outcome as the caller sees it: progress resets the idle clock, and a write
+    /// that cannot proceed is still bound by the deadline (a peer that never reads).
+    fn after_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match polled {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.touch(false);
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => self.poll_deadline(cx).map(Err),
+        }
+    }
+
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         loop {
             ready!(self.timer.as_mut().poll(cx));
@@ -250,16 +269,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.io).poll_write(cx, buf) {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    self.touch(false);
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending => self.poll_deadline(cx).map(Err),
-        }
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.after_write(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -267,16 +278,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.io).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    self.touch(false);
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending => self.poll_deadline(cx).map(Err),
-        }
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.after_write(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
