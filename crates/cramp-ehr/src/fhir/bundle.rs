@@ -131,10 +131,42 @@ pub struct Bundle {
     entry: Vec<Entry>,
 }
 
-/// "Ankle brachial index" for `WORKUP_ANKLE_BRACHIAL_INDEX`.
+/// "Ankle brachial index" for `WORKUP_ANKLE_BRACHIAL_INDEX`; the abbreviations clinicians
+/// write in capitals ("TSH", not "Tsh") are spelled out here, since sentence case would mangle
+/// them.
 #[must_use]
 pub fn workup_display(workup: Workup) -> String {
-    display(workup.name().trim_start_matches("WORKUP_"))
+    match workup {
+        Workup::Tsh => "TSH".to_owned(),
+        Workup::Hba1c => "HbA1c".to_owned(),
+        Workup::Cbc => "CBC".to_owned(),
+        Workup::Ecg => "ECG".to_owned(),
+        Workup::DDimer => "D-dimer".to_owned(),
+        Workup::ExerciseAbi => "Exercise ABI".to_owned(),
+        Workup::EmergencyCare
+        | Workup::VascularReferral
+        | Workup::MedicationReview
+        | Workup::DialysisPrescriptionReview
+        | Workup::AnkleBrachialIndex
+        | Workup::ToeBrachialIndex
+        | Workup::ArterialDuplex
+        | Workup::VenousDuplex
+        | Workup::BasicMetabolicPanel
+        | Workup::ComprehensiveMetabolicPanel
+        | Workup::Magnesium
+        | Workup::Calcium
+        | Workup::Phosphate
+        | Workup::KidneyFunction
+        | Workup::UrineAlbuminCreatinineRatio
+        | Workup::Urinalysis
+        | Workup::CreatineKinase
+        | Workup::VitaminB12
+        | Workup::VitaminD
+        | Workup::LipidPanel
+        | Workup::DiabeticFootExam
+        | Workup::NerveConductionStudy
+        | Workup::LumbarSpineMri => display(workup.name().trim_start_matches("WORKUP_")),
+    }
 }
 
 /// The orderable codings of a workup: LOINC for labs, CPT for procedures. Workups without one
@@ -447,6 +479,17 @@ pub(crate) mod tests {
     use crate::fhir::intake::Intake;
     use crate::pb;
     use cramp_core::Flag;
+
+    #[test]
+    fn workup_titles_keep_clinical_abbreviations() {
+        assert_eq!(workup_display(Workup::Tsh), "TSH");
+        assert_eq!(workup_display(Workup::Hba1c), "HbA1c");
+        assert_eq!(workup_display(Workup::DDimer), "D-dimer");
+        assert_eq!(
+            workup_display(Workup::AnkleBrachialIndex),
+            "Ankle brachial index"
+        );
+    }
 
     /// An assessment with one established flag, one red flag that cannot be excluded and one
     /// unread answer, built by hand so the writers can be tested whatever the rules fire.
