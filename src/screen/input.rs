@@ -242,7 +242,7 @@ enum Target {
 
 impl CsvColumns {
     fn from_header(header: &csv::StringRecord) -> Result<Self, InputError> {
-        let schema = IntakeSchema::load()?;
+        let schema = IntakeSchema::shared()?;
         let mut seen = HashMap::new();
         let mut targets = Vec::with_capacity(header.len());
         for name in header {
