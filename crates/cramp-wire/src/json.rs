@@ -27,16 +27,21 @@ impl<'a> Object<'a> {
         Self { out, empty: true }
     }
 
-    /// `"key":`; keys are field names, which never need escaping.
+    /// `"key":`; keys are field names, which never need escaping. Inlined with one reservation:
+    /// every field of every answer passes here, and at each call site the key is a literal, so
+    /// the copies become fixed-size moves (out of line, this was a tenth of a FULL screen's
+    /// instructions).
+    #[inline]
     pub(crate) fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        if !self.empty {
-            self.out.push(b',');
+        let out = &mut *self.out;
+        out.reserve(key.len() + 4);
+        if !std::mem::replace(&mut self.empty, false) {
+            out.push(b',');
         }
-        self.empty = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        out
     }
 
     /// A repeated message field, left out when empty.
