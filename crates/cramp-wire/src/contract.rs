@@ -73,6 +73,7 @@ mod kind {
             view.text(value.as_ref()).to_owned()
         }
 
+        #[inline(always)]
         pub(crate) fn json(o: &mut Object<'_>, key: &str, value: impl AsRef<str>, view: View) {
             let value = view.text(value.as_ref());
             if !value.is_empty() {
@@ -89,6 +90,7 @@ mod kind {
             value.as_ref().to_owned()
         }
 
+        #[inline(always)]
         pub(crate) fn json(o: &mut Object<'_>, key: &str, value: impl AsRef<str>, _: View) {
             let value = value.as_ref();
             if !value.is_empty() {
@@ -106,6 +108,7 @@ mod kind {
             value.to_number()
         }
 
+        #[inline(always)]
         pub(crate) fn json<E: WireEnum>(o: &mut Object<'_>, key: &str, value: &E, _: View) {
             plain(value.name(), o.key(key));
         }
@@ -119,6 +122,7 @@ mod kind {
             values.as_ref().iter().map(|v| v.to_number()).collect()
         }
 
+        #[inline(always)]
         pub(crate) fn json<E: WireEnum>(
             o: &mut Object<'_>,
             key: &str,
@@ -141,6 +145,7 @@ mod kind {
                 .collect()
         }
 
+        #[inline(always)]
         pub(crate) fn json<S: AsRef<str>>(
             o: &mut Object<'_>,
             key: &str,
@@ -159,6 +164,7 @@ mod kind {
             *value
         }
 
+        #[inline(always)]
         pub(crate) fn json(o: &mut Object<'_>, key: &str, value: &bool, _: View) {
             if *value {
                 o.key(key).extend_from_slice(b"true");
@@ -174,6 +180,7 @@ mod kind {
             Some(value.to_pb(view))
         }
 
+        #[inline(always)]
         pub(crate) fn json<T: Output>(o: &mut Object<'_>, key: &str, value: &T, view: View) {
             value.write_json(view, o.key(key));
         }
@@ -187,6 +194,7 @@ mod kind {
             values.as_ref().iter().map(|v| v.to_pb(view)).collect()
         }
 
+        #[inline(always)]
         pub(crate) fn json<T: Output>(
             o: &mut Object<'_>,
             key: &str,
@@ -209,6 +217,7 @@ mod kind {
             }
         }
 
+        #[inline(always)]
         pub(crate) fn json<T: Output>(
             o: &mut Object<'_>,
             key: &str,

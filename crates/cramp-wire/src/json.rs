@@ -31,7 +31,7 @@ impl<'a> Object<'a> {
     /// every field of every answer passes here, and at each call site the key is a literal, so
     /// the copies become fixed-size moves (out of line, this was a tenth of a FULL screen's
     /// instructions).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn key(&mut self, key: &str) -> &mut Vec<u8> {
         let out = &mut *self.out;
         out.reserve(key.len() + 4);
