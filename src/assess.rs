@@ -16,8 +16,8 @@ use crate::{
     caller::Caller,
     convert, fhir, pb,
     pb::assess_request::Input,
-    request_id::{MAX_REQUEST_ID_CHARS, loggable_id},
-    telemetry,
+    request_id::MAX_REQUEST_ID_CHARS,
+    telemetry::{self, Listed, loggable_id},
 };
 
 /// Where violations of a QuestionnaireResponse input are named.
@@ -326,7 +326,7 @@ fn evaluate(
     // Rule ids, counts and timings only: urgency, flags and drug classes describe the patient and
     // belong to the separately routed audit trail, not to operational logs.
     tracing::info!(
-        rules = %join(assessment.flags.iter().map(|f| f.rule_id)),
+        rules = %Listed(assessment.flags.iter().map(|f| f.rule_id)),
         medication_findings = assessment.medication_findings.len(),
         workups = assessment.workups.len(),
         missing_information = assessment.missing_information.len(),
@@ -347,10 +347,6 @@ pub fn knowledge_base(kb: &KnowledgeBase) -> pb::GetKnowledgeBaseResponse {
     pb::GetKnowledgeBaseResponse {
         knowledge_base: Some(convert::knowledge_base_to_pb(kb)),
     }
-}
-
-fn join<'a>(codes: impl Iterator<Item = &'a str>) -> String {
-    codes.collect::<Vec<_>>().join(",")
 }
 
 fn elapsed_us(started: Instant) -> u64 {

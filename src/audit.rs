@@ -21,7 +21,7 @@ use sha2::Sha256;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 pub use crate::config::AuditSettings;
-use crate::{caller::Caller, request_id::loggable_id};
+use crate::{caller::Caller, telemetry::loggable_id};
 
 /// The tracing target of audit events.
 pub const TARGET: &str = "audit";
@@ -194,12 +194,14 @@ impl Audit {
             return;
         }
         let urgency = assessment.urgency.name();
-        let flags = assessment
-            .flags
-            .iter()
-            .map(|f| f.flag.name())
-            .collect::<Vec<_>>()
-            .join(",");
+        // A `&str` field (quoted in text logs), built without the intermediate `Vec`.
+        let mut flags = String::with_capacity(assessment.flags.len() * 24);
+        for (i, flag) in assessment.flags.iter().enumerate() {
+            if i > 0 {
+                flags.push(',');
+            }
+            flags.push_str(flag.flag.name());
+        }
         self.emit(
             door,
             caller,
@@ -235,9 +237,19 @@ impl Audit {
         flags: &str,
         kb_version: &str,
     ) {
-        let recorded = OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .unwrap_or_default();
+        // RFC 3339 with nanoseconds is at most 35 bytes; formatted on the stack, not in a String.
+        let mut stamp = [0_u8; 48];
+        let recorded = {
+            let mut out = &mut stamp[..];
+            let room = out.len();
+            match OffsetDateTime::now_utc().format_into(&mut out, &Rfc3339) {
+                Ok(written) if written <= room => {
+                    std::str::from_utf8(stamp.get(..written).unwrap_or_default())
+                        .unwrap_or_default()
+                }
+                _ => "",
+            }
+        };
         let patient = patient_id
             .filter(|id| !id.is_empty())
             .map(|id| self.pseudonym(id))
