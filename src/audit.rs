@@ -237,19 +237,8 @@ impl Audit {
         flags: &str,
         kb_version: &str,
     ) {
-        // RFC 3339 with nanoseconds is at most 35 bytes; formatted on the stack, not in a String.
-        let mut stamp = [0_u8; 48];
-        let recorded = {
-            let mut out = &mut stamp[..];
-            let room = out.len();
-            match OffsetDateTime::now_utc().format_into(&mut out, &Rfc3339) {
-                Ok(written) if written <= room => {
-                    std::str::from_utf8(stamp.get(..written).unwrap_or_default())
-                        .unwrap_or_default()
-                }
-                _ => "",
-            }
-        };
+        let mut stamp = [0_u8; STAMP_BYTES];
+        let recorded = recorded_now(&mut stamp);
         let patient = patient_id
             .filter(|id| !id.is_empty())
             .map(|id| self.pseudonym(id))
@@ -275,9 +264,39 @@ impl Audit {
     }
 }
 
+/// Room for an RFC 3339 timestamp with nanoseconds (35 bytes at most with an offset).
+const STAMP_BYTES: usize = 48;
+
+/// The audit event's `recorded`: now, RFC 3339, formatted into `stamp` rather than a `String`
+/// (one allocation less per assessment); empty if it cannot be formatted.
+fn recorded_now(stamp: &mut [u8; STAMP_BYTES]) -> &str {
+    let mut out: &mut [u8] = &mut stamp[..];
+    // The count `format_into` returns falls short for `Rfc3339` (time 0.3.55); what it wrote is
+    // what the slice has advanced by.
+    let written = match OffsetDateTime::now_utc().format_into(&mut out, &Rfc3339) {
+        Ok(_) => STAMP_BYTES - out.len(),
+        Err(_) => 0,
+    };
+    stamp
+        .get(..written)
+        .and_then(|text| std::str::from_utf8(text).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_is_rfc3339_now() {
+        let mut stamp = [0; STAMP_BYTES];
+        let recorded = recorded_now(&mut stamp).to_owned();
+        let parsed = OffsetDateTime::parse(&recorded, &Rfc3339).expect(&recorded);
+        assert!(
+            (OffsetDateTime::now_utc() - parsed).whole_seconds().abs() < 60,
+            "{recorded}"
+        );
+    }
 
     #[test]
     fn pseudonyms_are_keyed_stable_and_not_the_id() {
