@@ -330,7 +330,7 @@ pub fn read(
                     history,
                     status: mapped.status,
                     provenance,
-                    subject: mapped.subject.clone(),
+                    subject: mapped.subject,
                 });
             }
             Err(err) => err.violations().to_vec(),
