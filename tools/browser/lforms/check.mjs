@@ -62,6 +62,8 @@ const page = `<!doctype html>
 <body>
 <h1>Leg-cramp intake</h1>
 <div id="form"></div>
+<h2>Clinician</h2>
+<div id="clinician"></div>
 </body>
 </html>`;
 const types = {
@@ -292,7 +294,6 @@ async function fillAndAssess(tab, questionnaire, errors) {
   await tab.locator("h1").click();
 
   await tab.locator("#form").screenshot({ path: join(artifacts, "lforms-intake.png") });
-  await tab.screenshot({ path: join(artifacts, "lforms-page.png") });
 
   // LHC-Forms' own QuestionnaireResponse, unchanged.
   const response = await tab.evaluate(() => {
@@ -358,5 +359,60 @@ async function fillAndAssess(tab, questionnaire, errors) {
     JSON.stringify(grpcFlags) === JSON.stringify(EXPECTED_FLAGS),
     `gRPC-Web finds ${EXPECTED_FLAGS.join(", ")} (${grpcFlags.join(", ") || "none"})`,
   );
+
+  // (c) The clinician's companion form in LHC-Forms too, one lab value typed in, and both
+  // responses sent together as Parameters (one questionnaireResponse per Questionnaire).
+  const companion = await tab.evaluate(async (http) => {
+    const answer = await fetch(`${http}/fhir/Questionnaire/cramp-intake-clinician`, {
+      headers: { accept: "application/fhir+json" },
+    });
+    const q = await answer.json();
+    await window.LForms.Util.addFormToPage(q, "clinician", { prepopulate: false });
+    return q;
+  }, addresses.http);
+  const potassium = tab.locator('#clinician input[id^="findings.labs.potassium_mmol_l/"]').first();
+  await potassium.waitFor({ timeout: 30000 });
+  await potassium.click();
+  await potassium.pressSequentially("3.1", { delay: 10 });
+  await potassium.press("Tab");
+  const clinicianResponse = await tab.evaluate(() =>
+    window.LForms.Util.getFormFHIRData(
+      "QuestionnaireResponse",
+      "R4",
+      document.getElementById("clinician"),
+    ),
+  );
+  writeFileSync(
+    join(artifacts, "lforms-clinician-questionnaire-response.json"),
+    JSON.stringify(clinicianResponse, null, 2),
+  );
+  check(
+    clinicianResponse?.questionnaire === `${companion.url}|${companion.version}`,
+    `the clinician's response names its own Questionnaire (${clinicianResponse?.questionnaire})`,
+  );
+  const both = await tab.evaluate(
+    ([http, patientQr, clinicianQr]) =>
+      window.crampCheck.assessFhir(http, {
+        resourceType: "Parameters",
+        parameter: [
+          { name: "questionnaireResponse", resource: patientQr },
+          { name: "questionnaireResponse", resource: clinicianQr },
+        ],
+      }),
+    [addresses.http, response, clinicianResponse],
+  );
+  writeFileSync(join(artifacts, "lforms-cramp-assess-both-bundle.json"), JSON.stringify(both.body, null, 2));
+  const bothFlags = (both.body?.entry ?? [])
+    .map((e) => e.resource)
+    .filter((r) => r?.resourceType === "RiskAssessment")
+    .flatMap((r) => r.prediction ?? [])
+    .map((p) => p.outcome?.coding?.[0]?.code)
+    .sort();
+  const expectedBoth = ["FLAG_ELECTROLYTE_IMBALANCE_RISK", ...EXPECTED_FLAGS].sort();
+  check(
+    both.status === 200 && JSON.stringify(bothFlags) === JSON.stringify(expectedBoth),
+    `both responses together: ${both.status}, ${expectedBoth.join(", ")} (${bothFlags.join(", ") || "none"})`,
+  );
+  await tab.screenshot({ path: join(artifacts, "lforms-page.png"), fullPage: true });
   check(errors.length === 0, `no console error (${errors.join("; ") || "none"})`);
 }
