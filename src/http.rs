@@ -125,6 +125,10 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route("/fhir/metadata", get(fhir::metadata))
         .route("/fhir/Questionnaire/cramp-intake", get(fhir::questionnaire))
+        .route(
+            "/fhir/Questionnaire/cramp-intake-clinician",
+            get(fhir::clinician_questionnaire),
+        )
         .route("/fhir/CodeSystem/cramp-intake", get(fhir::code_system))
         .route(
             "/fhir/OperationDefinition/cramp-assess",

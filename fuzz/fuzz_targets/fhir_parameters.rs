@@ -14,11 +14,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(inputs) = read_body(data) else {
         return;
     };
-    let Some(response) = inputs.response else {
-        return;
-    };
+    let responses: Vec<_> = inputs.responses.iter().map(|(_, r)| r).collect();
     let today = time::macros::date!(2026 - 06 - 01);
-    let read = intake::read(&response, &inputs.chart, &[], today).map(|intake| {
+    let read = intake::read(&responses, &inputs.chart, &[], today).map(|intake| {
         let request = intake.request();
         (intake, request)
     });

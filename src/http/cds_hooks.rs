@@ -29,6 +29,7 @@ use crate::{
         self, JsonError,
         chart::{self, Chart, Provenance},
         from_value, intake,
+        link_ids::Form,
         model::{
             Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse,
         },
@@ -227,9 +228,12 @@ impl HookRequestRead {
             return Err(HttpError::PrefetchMissing(missing));
         }
         let read = read_prefetch(&self.prefetch)?;
-        let Some(response) = latest_intake(&read.responses, base_url) else {
+        let Some(response) = latest_intake(&read.responses, base_url, Form::Patient) else {
             return Ok(HookIntake::NoIntake);
         };
+        // The clinician's examination and labs, when the EHR holds a response to that form.
+        let mut responses = vec![response];
+        responses.extend(latest_intake(&read.responses, base_url, Form::Clinician));
         let mut selected = Vec::new();
         if service.hook == Hook::OrderSelect {
             let mut provenance = Provenance::default();
@@ -248,7 +252,7 @@ impl HookRequestRead {
                 return Ok(HookIntake::NoMedicationSelected);
             }
         }
-        let translated = intake::read(response, &read.chart, &selected, today).map(|intake| {
+        let translated = intake::read(&responses, &read.chart, &selected, today).map(|intake| {
             let request = intake.request();
             (intake, request)
         });
@@ -495,10 +499,11 @@ fn read_prefetch(prefetch: &Map<String, Value>) -> Result<Prefetched, JsonError>
     Ok(read)
 }
 
-/// The most recently authored completed (or amended) response to our Questionnaire.
+/// The most recently authored completed (or amended) response to our Questionnaire of `form`.
 fn latest_intake<'a>(
     responses: &'a [QuestionnaireResponse],
     base_url: &str,
+    form: Form,
 ) -> Option<&'a QuestionnaireResponse> {
     let authored = |r: &QuestionnaireResponse| {
         r.authored
@@ -511,7 +516,7 @@ fn latest_intake<'a>(
         .filter(|r| {
             r.questionnaire
                 .as_deref()
-                .is_some_and(|canonical| answers_our_questionnaire_at(canonical, base_url))
+                .is_some_and(|canonical| answers_our_questionnaire_at(canonical, base_url, form))
         })
         .max_by_key(|r| authored(r))
 }

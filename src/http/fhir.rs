@@ -1,8 +1,10 @@
-//! The FHIR HTTP handlers: `POST /fhir/$cramp-assess`, `GET /fhir/metadata` and
-//! `GET /fhir/Questionnaire/cramp-intake`.
+//! The FHIR HTTP handlers: `POST /fhir/$cramp-assess`, `GET /fhir/metadata` and the published
+//! conformance resources (the two intake Questionnaires, their CodeSystem, the
+//! OperationDefinition).
 //!
-//! `$cramp-assess` takes `Parameters` (a `questionnaireResponse`, optionally `medication`,
-//! `condition`, `observation` and `patient` resources) and answers with a `collection` Bundle.
+//! `$cramp-assess` takes `Parameters` (one or two `questionnaireResponse`s: the patient's intake,
+//! the clinician's companion, or both; optionally `medication`, `condition`, `observation` and
+//! `patient` resources) or a bare QuestionnaireResponse, and answers with a `collection` Bundle.
 //! Errors are `OperationOutcome`s naming JSON paths or linkIds, never values.
 
 use axum::{body::Bytes, response::Response};
@@ -15,6 +17,7 @@ use crate::fhir::{
     FHIR_JSON, FHIR_VERSION, bundle,
     chart::Chart,
     from_json, from_value, intake,
+    link_ids::Form,
     model::{Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse},
     published, questionnaire, questionnaire_response,
 };
@@ -42,8 +45,9 @@ struct Parameter {
 /// The operation's inputs, read.
 #[derive(Default)]
 pub struct Inputs {
-    /// The `questionnaireResponse` parameter.
-    pub response: Option<QuestionnaireResponse>,
+    /// The `questionnaireResponse` parameters (at most two), each with the path of its resource
+    /// (`parameter[0].resource`; empty for a bare body), which errors about it are named under.
+    pub responses: Vec<(String, QuestionnaireResponse)>,
     /// The chart resources passed beside it.
     pub chart: Chart,
 }
@@ -52,7 +56,7 @@ impl std::fmt::Debug for Inputs {
     // Resources carry patient data: show what was passed, not what it says.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inputs")
-            .field("response", &self.response.is_some())
+            .field("responses", &self.responses.len())
             .finish_non_exhaustive()
     }
 }
@@ -76,7 +80,7 @@ pub fn read_body(body: &[u8]) -> Result<Inputs, HttpError> {
         .is_ok_and(|kind| kind.resource_type.as_deref() == Some("QuestionnaireResponse"));
     if bare {
         return Ok(Inputs {
-            response: Some(from_json(body)?),
+            responses: vec![(String::new(), from_json(body)?)],
             chart: Chart::default(),
         });
     }
@@ -96,15 +100,26 @@ pub async fn cramp_assess(
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let inputs = read_body(&body)?;
-    let Some(response) = inputs.response else {
+    if inputs.responses.is_empty() {
         return Err(HttpError::invalid(
             "parameter",
-            "is required: one `questionnaireResponse` parameter",
+            "is required: a `questionnaireResponse` parameter (the patient's intake, the clinician's companion, or one of each)",
         ));
-    };
+    }
     let now = state.clock.now();
-    let request_id = response.id.clone().unwrap_or_default();
-    let patient_id = response
+    // The patient's response names the request and the patient when there is one.
+    let (_, first) = inputs
+        .responses
+        .iter()
+        .find(|(_, r)| {
+            r.questionnaire.as_deref().is_some_and(|c| {
+                questionnaire_response::form_at(c, &state.settings.base_url) == Some(Form::Patient)
+            })
+        })
+        .or_else(|| inputs.responses.first())
+        .ok_or_else(|| HttpError::invalid("parameter", "is required"))?;
+    let request_id = first.id.clone().unwrap_or_default();
+    let patient_id = first
         .subject
         .as_ref()
         .and_then(|s| s.reference.as_deref())
@@ -113,23 +128,42 @@ pub async fn cramp_assess(
     let call = Call::new(Door::FhirOperation, &caller).about(&request_id, patient_id.as_deref());
     // The strict canonical check needs the deployment's base URL, which only the door knows; a
     // refusal goes through the assessor like any other, so it is audited.
-    let ours = response.questionnaire.as_deref().is_some_and(|canonical| {
-        questionnaire_response::answers_our_questionnaire_at(canonical, &state.settings.base_url)
-    });
-    let read = if ours {
-        intake::read(&response, &inputs.chart, &[], now.date()).map(|intake| {
+    let base_url = &state.settings.base_url;
+    let foreign: Vec<cramp_core::FieldViolation> = inputs
+        .responses
+        .iter()
+        .filter(|(_, r)| {
+            r.questionnaire
+                .as_deref()
+                .and_then(|c| questionnaire_response::form_at(c, base_url))
+                .is_none()
+        })
+        .map(|(path, _)| {
+            let field = if path.is_empty() {
+                "questionnaire".to_owned()
+            } else {
+                format!("{path}.questionnaire")
+            };
+            cramp_core::FieldViolation::new(
+                field,
+                format!(
+                    "must be one of this service's intake Questionnaires with its version: {}|{v} (the patient's) or {}|{v} (the clinician's)",
+                    questionnaire::canonical_of(Form::Patient, base_url),
+                    questionnaire::canonical_of(Form::Clinician, base_url),
+                    v = crate::fhir::QUESTIONNAIRE_VERSION
+                ),
+            )
+        })
+        .collect();
+    let read = if foreign.is_empty() {
+        let responses: Vec<&QuestionnaireResponse> =
+            inputs.responses.iter().map(|(_, r)| r).collect();
+        intake::read(&responses, &inputs.chart, &[], now.date()).map(|intake| {
             let request = intake.request();
             (intake, request)
         })
     } else {
-        Err(vec![cramp_core::FieldViolation::new(
-            "questionnaire",
-            format!(
-                "must be this service's intake Questionnaire with its version: {}|{}",
-                questionnaire::canonical(&state.settings.base_url),
-                crate::fhir::QUESTIONNAIRE_VERSION
-            ),
-        )])
+        Err(foreign)
     };
     let (intake, assessed) = state
         .assessor
@@ -169,13 +203,14 @@ fn read_parameters(parameters: &Parameters) -> Result<Inputs, HttpError> {
         let kind = resource.get("resourceType").and_then(Value::as_str);
         match (parameter.name.as_deref(), kind) {
             (Some("questionnaireResponse"), Some("QuestionnaireResponse")) => {
-                if inputs.response.is_some() {
+                if inputs.responses.len() >= Form::ALL.len() {
                     return Err(HttpError::invalid(
                         format!("parameter[{i}]"),
-                        "is a second questionnaireResponse; exactly one is read",
+                        "is a third questionnaireResponse; at most two are read (the patient's intake and the clinician's companion)",
                     ));
                 }
-                inputs.response = Some(from_value(resource, &path)?);
+                let response = from_value(resource, &path)?;
+                inputs.responses.push((path, response));
             }
             (Some("medication"), Some("MedicationRequest" | "MedicationStatement")) => {
                 inputs
@@ -230,11 +265,20 @@ fn read_parameters(parameters: &Parameters) -> Result<Inputs, HttpError> {
     Ok(inputs)
 }
 
-/// `GET /fhir/Questionnaire/cramp-intake`: the intake Questionnaire, canonical under this
-/// deployment's base URL.
+/// `GET /fhir/Questionnaire/cramp-intake`: the patient's intake Questionnaire, canonical under
+/// this deployment's base URL.
 pub async fn questionnaire(state: State) -> Response {
     json(
         &questionnaire::questionnaire(&state.settings.base_url),
+        FHIR_JSON,
+    )
+}
+
+/// `GET /fhir/Questionnaire/cramp-intake-clinician`: the clinician's companion (examination and
+/// labs), canonical under this deployment's base URL.
+pub async fn clinician_questionnaire(state: State) -> Response {
+    json(
+        &questionnaire::questionnaire_of(Form::Clinician, &state.settings.base_url),
         FHIR_JSON,
     )
 }
@@ -337,7 +381,7 @@ pub async fn metadata(state: State) -> Response {
             operation: [RestOperation {
                 name: "cramp-assess",
                 definition: state.url(&format!("/fhir{}", published::OPERATION_DEFINITION_PATH)),
-                documentation: "POST Parameters (questionnaireResponse; optional medication, condition, observation, patient resources); returns a collection Bundle with a RiskAssessment, draft/proposal ServiceRequests and DetectedIssues.",
+                documentation: "POST Parameters (one or two questionnaireResponse: the patient's cramp-intake, the clinician's cramp-intake-clinician, or both; optional medication, condition, observation, patient resources) or a bare QuestionnaireResponse; returns a collection Bundle with a RiskAssessment, draft/proposal ServiceRequests and DetectedIssues.",
             }],
         }],
     };
@@ -349,26 +393,34 @@ mod tests {
     use super::*;
     use crate::config::Settings;
 
-    /// The committed Questionnaire is exactly what the table generates for the default base URL
-    /// (the default lives in the service's settings, so the check lives here, not in the mapping).
+    /// The committed Questionnaires are exactly what the table generates for the default base
+    /// URL (the default lives in the service's settings, so the check lives here, not in the
+    /// mapping).
     #[test]
     fn the_committed_questionnaire_is_the_generated_one() {
         let settings = Settings::load(None, Some(std::collections::HashMap::new())).unwrap();
-        let generated =
-            serde_json::to_string_pretty(&questionnaire::questionnaire(&settings.http.base_url))
-                .unwrap()
-                + "\n";
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(questionnaire::COMMITTED_PATH);
-        if std::env::var_os("UPDATE_FHIR").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "{} is stale: run `UPDATE_FHIR=1 cargo test -p cramp-cds committed_questionnaire`",
-            questionnaire::COMMITTED_PATH
+        assert_eq!(
+            questionnaire::COMMITTED_PATH,
+            questionnaire::committed_path(Form::Patient)
         );
+        for form in Form::ALL {
+            let generated = serde_json::to_string_pretty(&questionnaire::questionnaire_of(
+                form,
+                &settings.http.base_url,
+            ))
+            .unwrap()
+                + "\n";
+            let relative = questionnaire::committed_path(form);
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&relative);
+            if std::env::var_os("UPDATE_FHIR").is_some() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &generated).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == generated,
+                "{relative} is stale: run `UPDATE_FHIR=1 cargo test -p cramp-cds committed_questionnaire`",
+            );
+        }
     }
 }

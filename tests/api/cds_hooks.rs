@@ -889,3 +889,61 @@ fn another_patient_s_data_gives_no_cards_a_clear_error_and_an_audit_event() {
         .count();
     assert_eq!(refusals, 4, "each refusal is audited");
 }
+
+/// Issue 13 item 6: the clinician's examination comes as a response to the companion
+/// Questionnaire under the optional `clinician` prefetch key (the discovery names its query),
+/// is read beside the patient's intake, and must be about the same patient.
+#[tokio::test]
+async fn the_clinicians_examination_is_read_from_its_own_prefetch_key() {
+    let app = app().await;
+    let http = app.http();
+    let discovery = http.get("/cds-services").await.body;
+    for service in discovery["services"].as_array().unwrap() {
+        let query = service["prefetch"]["clinician"].as_str().unwrap();
+        assert!(
+            query.contains(&format!(
+                "questionnaire={BASE_URL}/fhir/Questionnaire/cramp-intake-clinician|1.1.0"
+            )),
+            "{query}"
+        );
+        assert!(query.contains("subject=Patient/{{context.patientId}}"));
+    }
+    let night = json!({
+        "patient": {"age_years": 68, "sex": "SEX_MALE"},
+        "cramps": {"locations": ["LOCATION_CALF"], "contexts": ["CONTEXT_NIGHT"]},
+        "conditions": {"smoking": "SMOKING_CURRENT"},
+        "findings": {"ankle_brachial_index": 0.7, "foot_pulses": "PULSES_ABSENT"}
+    });
+    let request = hook_request("patient-view", &prefetch(&night, true));
+    assert!(
+        request["prefetch"]["clinician"]["entry"][0]["resource"]["questionnaire"]
+            .as_str()
+            .unwrap()
+            .contains("cramp-intake-clinician")
+    );
+    let cards = |answer: &crate::http_support::Answer| -> String {
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.body["cards"].to_string().to_lowercase()
+    };
+    // With the examination (an ABI of 0.7), the night cramps are not labelled benign.
+    let with = cards(&http.post(SCREEN, &request).await);
+    assert!(!with.contains("nocturnal"), "{with}");
+    let mut without = request.clone();
+    without["prefetch"]
+        .as_object_mut()
+        .unwrap()
+        .remove("clinician");
+    let without = cards(&http.post(SCREEN, &without).await);
+    assert!(without.contains("nocturnal"), "{without}");
+    assert_ne!(with, without);
+    // Another patient's examination is not assessed.
+    let mut foreign = request.clone();
+    foreign["prefetch"]["clinician"]["entry"][0]["resource"]["subject"] =
+        json!({"reference": "Patient/pat-999"});
+    assert_outcome(
+        &http.post(SCREEN, &foreign).await,
+        400,
+        "prefetch.clinician.entry[0].resource.subject",
+    );
+    app.stop().await;
+}

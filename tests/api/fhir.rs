@@ -8,7 +8,9 @@ use cramp_cds::{fhir::link_ids, pb};
 use serde_json::{Value, json};
 
 use crate::{
-    fhir_convert::{canonical, now, parameters, questionnaire_response},
+    fhir_convert::{
+        canonical, clinician_canonical, now, parameters, questionnaire_response, split_clinician,
+    },
     helpers::{BASE_URL, TestApp, repo_path, spawn_app_at, test_settings},
     http_support::{Answer, assert_hygiene, save_fhir},
 };
@@ -50,13 +52,46 @@ async fn the_questionnaire_is_published_with_one_item_per_intake_field() {
         format!("{BASE_URL}/fhir/Questionnaire/cramp-intake")
     );
     assert_eq!(q["version"], "1.1.0");
+    // Issue 13 item 6: the patient's form asks no examination or lab; the clinician's companion
+    // does, and the two together ask every intake field exactly once.
+    let companion = app
+        .http()
+        .get("/fhir/Questionnaire/cramp-intake-clinician")
+        .await;
+    assert_eq!(companion.status, 200);
+    assert_eq!(companion.content_type(), "application/fhir+json");
+    assert_hygiene(&companion.body, "Questionnaire");
+    save_fhir("questionnaire-clinician-served", &companion.body);
+    let c = &companion.body;
+    assert_eq!(
+        c["url"],
+        format!("{BASE_URL}/fhir/Questionnaire/cramp-intake-clinician")
+    );
+    assert_eq!(c["version"], q["version"]);
     let mut ids = Vec::new();
     linked_ids(q["item"].as_array().unwrap(), &mut ids);
+    assert!(ids.iter().all(|id| !id.starts_with("findings")), "{ids:?}");
+    let mut clinician_ids = Vec::new();
+    linked_ids(c["item"].as_array().unwrap(), &mut clinician_ids);
+    assert!(clinician_ids.iter().all(|id| id.starts_with("findings")));
+    assert!(
+        clinician_ids
+            .iter()
+            .any(|id| id == "findings.labs.potassium_mmol_l")
+    );
+    let patient_items = ids.len();
+    ids.extend(clinician_ids);
     let unique: BTreeSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), ids.len(), "linkIds are unique");
+    assert_eq!(unique.len(), ids.len(), "linkIds are unique across both");
     for item in link_ids::items() {
-        assert!(ids.iter().any(|id| id == item.link_id), "{}", item.link_id);
+        assert_eq!(
+            ids.iter().filter(|id| *id == item.link_id).count(),
+            1,
+            "{}",
+            item.link_id
+        );
     }
+    assert!(patient_items > 100, "{patient_items}");
     let medications = q["item"]
         .as_array()
         .unwrap()
@@ -94,6 +129,19 @@ async fn the_questionnaire_is_published_with_one_item_per_intake_field() {
     assert_eq!(
         committed["item"],
         q["item"]
+            .to_string()
+            .replace(BASE_URL, "http://127.0.0.1:8080")
+            .parse::<Value>()
+            .unwrap()
+    );
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("fhir/Questionnaire-cramp-intake-clinician.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        committed["item"],
+        c["item"]
             .to_string()
             .replace(BASE_URL, "http://127.0.0.1:8080")
             .parse::<Value>()
@@ -433,9 +481,11 @@ async fn bad_parameters_are_400_naming_the_element() {
             ),
         )
         .await;
+    // The lab answer went into a second response (to the clinician's form), so the unknown
+    // parameter is the third.
     assert_eq!(
         answer.body["issue"][0]["expression"],
-        json!(["parameter[1].name"])
+        json!(["parameter[2].name"])
     );
     let answer = http.post_text(ASSESS, "{\"resourceType\": ").await;
     assert_eq!(answer.status, 400);
@@ -453,7 +503,20 @@ async fn bad_parameters_are_400_naming_the_element() {
 #[tokio::test]
 async fn grpc_accepts_a_questionnaire_response_beside_history() {
     let app = app().await;
-    let response = questionnaire_response(&history(), "qr", true);
+    // gRPC reads one response: with examination and labs that is a 1.0 one (one Questionnaire
+    // then); a 1.1 patient response may not carry them.
+    let mut response = questionnaire_response(&history(), "qr", true);
+    let mixed = pb::AssessRequest {
+        request_id: "qr-grpc".into(),
+        input: Some(pb::assess_request::Input::QuestionnaireResponseJson(
+            response.to_string(),
+        )),
+    };
+    assert_eq!(
+        crate::helpers::bad_fields(app.assess(mixed).await),
+        ["questionnaire_response_json.findings"]
+    );
+    response["questionnaire"] = json!(format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.0.0"));
     let request = pb::AssessRequest {
         request_id: "qr-grpc".into(),
         input: Some(pb::assess_request::Input::QuestionnaireResponseJson(
@@ -541,7 +604,7 @@ async fn the_code_system_and_operation_definition_are_served_at_their_urls() {
 async fn cramp_assess_takes_a_bare_questionnaire_response() {
     let app = app().await;
     let http = app.http();
-    let response = questionnaire_response(&history(), "qr-bare", true);
+    let (response, _) = split_clinician(&questionnaire_response(&history(), "qr-bare", true));
     let wrapped = http.post(ASSESS, &parameters(&response, &[])).await;
     let bare = http.post(ASSESS, &response).await;
     assert_eq!(bare.status, 200, "{}", bare.text);
@@ -606,5 +669,95 @@ async fn pregnancy_waits_for_sex_and_the_medicines_group_requires_nothing() {
     for item in medications["item"].as_array().unwrap() {
         assert_ne!(item["required"], true, "{}", item["linkId"]);
     }
+    app.stop().await;
+}
+
+/// Issue 13 item 6: the patient's answers and the clinician's examination and labs come as two
+/// responses, one to each Questionnaire, each checked against its own strict canonical; either
+/// alone is assessed too, and neither may answer the other's items.
+#[tokio::test]
+async fn patient_and_clinician_responses_are_assessed_apart_or_together() {
+    let app = app().await;
+    let http = app.http();
+    let (patient, clinician) = split_clinician(&questionnaire_response(&history(), "qr-two", true));
+    let clinician = clinician.expect("the history has a lab value");
+    let both = |patient: &Value, clinician: &Value| {
+        json!({"resourceType": "Parameters", "parameter": [
+            {"name": "questionnaireResponse", "resource": patient},
+            {"name": "questionnaireResponse", "resource": clinician}]})
+    };
+    // Together: the potassium comes from the clinician's response and says so.
+    let answer = http.post(ASSESS, &both(&patient, &clinician)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let risk = resources(&answer.body, "RiskAssessment")[0];
+    assert_eq!(
+        risk["basis"],
+        json!([{"reference": "QuestionnaireResponse/qr-two"},
+            {"reference": "QuestionnaireResponse/qr-two-clinician"}])
+    );
+    assert!(answer.text.contains("low potassium"), "{}", answer.text);
+    save_fhir("bundle-two-responses", &answer.body);
+    // In either order.
+    let reversed = http.post(ASSESS, &both(&clinician, &patient)).await;
+    assert_eq!(reversed.status, 200, "{}", reversed.text);
+
+    // The patient's form at 1.1 no longer asks for labs: named by linkId.
+    let mut mixed = questionnaire_response(&history(), "qr-mixed", false);
+    mixed["questionnaire"] = json!(canonical());
+    let answer = http.post(ASSESS, &mixed).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.text.contains("findings.labs.potassium_mmol_l"),
+        "{}",
+        answer.text
+    );
+    // Nor does the clinician's ask the patient's questions.
+    let mut wrong = patient.clone();
+    wrong["questionnaire"] = json!(clinician_canonical());
+    let answer = http.post(ASSESS, &wrong).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.body["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["expression"] == json!(["patient"])),
+        "{}",
+        answer.text
+    );
+
+    // Two responses to one Questionnaire, or about two patients, are refused.
+    let answer = http.post(ASSESS, &both(&patient, &patient)).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("questionnaire"), "{}", answer.text);
+    let mut other = clinician.clone();
+    other["subject"] = json!({"reference": "Patient/pat-999"});
+    let answer = http.post(ASSESS, &both(&patient, &other)).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("subject"), "{}", answer.text);
+
+    // The companion is checked against its own strict canonical.
+    let mut look_alike = clinician.clone();
+    look_alike["questionnaire"] =
+        json!("https://elsewhere.example.com/fhir/Questionnaire/cramp-intake-clinician|1.1.0");
+    let answer = http.post(ASSESS, &both(&patient, &look_alike)).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.text.contains("parameter[1].resource.questionnaire"),
+        "{}",
+        answer.text
+    );
+
+    // The clinician's response alone lacks the age, which the patient's form asks; with a
+    // Patient resource from the chart it is assessed.
+    let answer = http.post(ASSESS, &clinician).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(answer.text.contains("patient.age_years"), "{}", answer.text);
+    let with_patient = json!({"resourceType": "Parameters", "parameter": [
+        {"name": "questionnaireResponse", "resource": clinician},
+        {"name": "patient", "resource": {"resourceType": "Patient", "id": "pat-1",
+            "birthDate": "1958-03-01", "gender": "male"}}]});
+    let answer = http.post(ASSESS, &with_patient).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
     app.stop().await;
 }

@@ -27,6 +27,33 @@ pub(crate) fn canonical() -> String {
     format!("{BASE_URL}/fhir/Questionnaire/cramp-intake|1.1.0")
 }
 
+/// The canonical of the clinician's companion the test app serves.
+pub(crate) fn clinician_canonical() -> String {
+    format!("{BASE_URL}/fhir/Questionnaire/cramp-intake-clinician|1.1.0")
+}
+
+/// Splits a response built by [`questionnaire_response`] as the two Questionnaires ask it: the
+/// patient's items stay, the examination and labs (`findings`) move to a response to the
+/// clinician's companion (`{id}-clinician`), if there are any.
+pub(crate) fn split_clinician(response: &Value) -> (Value, Option<Value>) {
+    let mut patient = response.clone();
+    let items = patient["item"].as_array_mut().unwrap();
+    let (findings, rest): (Vec<Value>, Vec<Value>) = items.drain(..).partition(|item| {
+        item["linkId"]
+            .as_str()
+            .is_some_and(|id| id == "findings" || id.starts_with("findings."))
+    });
+    *items = rest;
+    if findings.is_empty() {
+        return (patient, None);
+    }
+    let mut clinician = response.clone();
+    clinician["id"] = json!(format!("{}-clinician", response["id"].as_str().unwrap()));
+    clinician["questionnaire"] = json!(clinician_canonical());
+    clinician["item"] = json!(findings);
+    (patient, Some(clinician))
+}
+
 fn answers(link_id: &str, value: &Value) -> Vec<Value> {
     let item = link_ids::item(link_id).unwrap_or_else(|| panic!("{link_id} not in the table"));
     let coding = |code: &Value| json!({"valueCoding": {"system": format!("{BASE_URL}/fhir/CodeSystem/cramp-intake"), "code": code}});
@@ -239,13 +266,18 @@ pub(crate) fn prefetch(history: &Value, nested: bool) -> Value {
     }
 
     let response = questionnaire_response(&Value::Object(rest), "qr-1", nested);
-    json!({
+    let (response, clinician) = split_clinician(&response);
+    let mut prefetch = json!({
         "patient": patient,
         "intake": searchset(vec![response]),
         "conditions": searchset(conditions),
         "medications": searchset(medication_requests),
         "labs": searchset(observations),
-    })
+    });
+    if let Some(clinician) = clinician {
+        prefetch["clinician"] = searchset(vec![clinician]);
+    }
+    prefetch
 }
 
 /// A CDS Hooks request for `hook` with `prefetch`.
@@ -258,9 +290,17 @@ pub(crate) fn hook_request(hook: &str, prefetch: &Value) -> Value {
     })
 }
 
-/// `Parameters` for `$cramp-assess` with `response` and extra named resources.
+/// `Parameters` for `$cramp-assess` with `response` and extra named resources. A response to
+/// the patient's Questionnaire that answers examination or lab items is sent as two, one to each
+/// Questionnaire (see [`split_clinician`]).
 pub(crate) fn parameters(response: &Value, extra: &[(&str, Value)]) -> Value {
-    let mut parameter = vec![json!({"name": "questionnaireResponse", "resource": response})];
+    let (patient, clinician) = if response["questionnaire"] == json!(canonical()) {
+        split_clinician(response)
+    } else {
+        (response.clone(), None)
+    };
+    let mut parameter = vec![json!({"name": "questionnaireResponse", "resource": patient})];
+    parameter.extend(clinician.map(|r| json!({"name": "questionnaireResponse", "resource": r})));
     parameter.extend(
         extra
             .iter()

@@ -25,9 +25,12 @@ pub mod questionnaire_response;
 
 /// Path of the intake Questionnaire under the FHIR base (`{base}/fhir` + this).
 pub const QUESTIONNAIRE_PATH: &str = "/Questionnaire/cramp-intake";
+/// Path of the clinician's companion Questionnaire (examination and labs) under the FHIR base.
+pub const CLINICIAN_QUESTIONNAIRE_PATH: &str = "/Questionnaire/cramp-intake-clinician";
 /// Path of the Questionnaire's own CodeSystem (answer codes = enum value names).
 pub const CODE_SYSTEM_PATH: &str = "/CodeSystem/cramp-intake";
-/// Version of the published Questionnaire; the major must match to be read.
+/// Version of both published Questionnaires (they change together); the major must match to be
+/// read.
 pub const QUESTIONNAIRE_VERSION: &str = "1.1.0";
 /// The FHIR version spoken.
 pub const FHIR_VERSION: &str = "4.0.1";

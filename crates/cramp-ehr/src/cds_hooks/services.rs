@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use super::model::Service;
-use crate::fhir::{QUESTIONNAIRE_VERSION, chart::LABS, chart::LOINC, questionnaire};
+use crate::fhir::{
+    QUESTIONNAIRE_VERSION, chart::LABS, chart::LOINC, link_ids::Form, questionnaire,
+};
 
 /// The hooks answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +80,7 @@ pub fn find(id: &str) -> Option<&'static ServiceDef> {
 #[must_use]
 pub fn describe(service: &ServiceDef, base_url: &str) -> Service {
     let canonical = questionnaire::canonical(base_url);
+    let clinician = questionnaire::canonical_of(Form::Clinician, base_url);
     let loinc: Vec<String> = LABS
         .iter()
         .flat_map(|lab| lab.codes.iter())
@@ -92,6 +95,13 @@ pub fn describe(service: &ServiceDef, base_url: &str) -> Service {
             "intake",
             format!(
                 "QuestionnaireResponse?subject=Patient/{{{{context.patientId}}}}&questionnaire={canonical}|{QUESTIONNAIRE_VERSION}&status=completed&_sort=-authored&_count=1"
+            ),
+        ),
+        // Optional: the clinician's examination and labs, a response to the companion form.
+        (
+            "clinician",
+            format!(
+                "QuestionnaireResponse?subject=Patient/{{{{context.patientId}}}}&questionnaire={clinician}|{QUESTIONNAIRE_VERSION}&status=completed&_sort=-authored&_count=1"
             ),
         ),
         (
@@ -117,7 +127,7 @@ pub fn describe(service: &ServiceDef, base_url: &str) -> Service {
         id: service.id,
         prefetch,
         usage_requirements: format!(
-            "Needs prefetch `patient` and `intake`: the latest completed QuestionnaireResponse to the intake Questionnaire {canonical}|{QUESTIONNAIRE_VERSION} ({base_url}/fhir/Questionnaire/cramp-intake). A key left out, null or an OperationOutcome is fetched from fhirServer with fhirAuthorization by the same query; without fhirServer, or when it cannot give `patient` and `intake` in time, the service answers 412. `conditions`, `medications` and `labs` are optional."
+            "Needs prefetch `patient` and `intake`: the latest completed QuestionnaireResponse to the intake Questionnaire {canonical}|{QUESTIONNAIRE_VERSION} ({base_url}/fhir/Questionnaire/cramp-intake). A key left out, null or an OperationOutcome is fetched from fhirServer with fhirAuthorization by the same query; without fhirServer, or when it cannot give `patient` and `intake` in time, the service answers 412. `clinician` (the latest completed response to the clinician's companion Questionnaire {clinician}|{QUESTIONNAIRE_VERSION}: examination and labs), `conditions`, `medications` and `labs` are optional."
         ),
     }
 }

@@ -79,7 +79,7 @@ pub struct Intake {
     pub status: ResponseStatus,
     /// Where each field came from, the resources used and the chart data not used.
     pub provenance: Provenance,
-    /// The patient, as the questionnaire's subject names it.
+    /// The patient, as the questionnaires' subject names it.
     pub subject: Option<Reference>,
     /// Answers and chart entries not read (unknown to the rules), added to the assessment.
     pub unread: Vec<UnreadInput>,
@@ -144,51 +144,170 @@ impl Intake {
 }
 
 /// What the doors could not read, as the assessment names it: unreadable answers by their
-/// pointer (`QuestionnaireResponse/qr-1#linkId=symptoms.fever`),
-/// then the chart entries not used (a unit or status the mapper does not take, a value the core
-/// rejects), by resource. Their fields were left absent, so the rules saw them as unknown.
+/// pointer (`QuestionnaireResponse/qr-1#linkId=symptoms.fever`), then the chart entries not
+/// used (a unit or status the mapper does not take, a value the core rejects), by resource.
+/// Their fields were left absent, so the rules saw them as unknown.
 fn unread_inputs<'a>(
-    response: &'a QuestionnaireResponse,
     answers: &'a [UnreadInput],
     chart: &'a [chart::NotUsed],
 ) -> impl Iterator<Item = UnreadInput> + 'a {
     answers
         .iter()
-        .map(|u| UnreadInput {
-            // Where the answer is, like a chart entry's resource: the pointer names the linkId.
-            item: answer_pointer(response, &u.item),
-            reason: u.reason.clone(),
-        })
+        .cloned()
         .chain(chart.iter().map(|n| UnreadInput {
             item: n.resource.clone(),
             reason: n.reason.clone(),
         }))
 }
 
-/// Reads `response` with `chart` as of `today` (the request date: the one date any door reads,
-/// used for age and medication recency) into a history the core accepts.
+/// The answers of every response, read and merged into one history.
+struct Answers {
+    history: pb::CrampHistory,
+    status: ResponseStatus,
+    /// History field path → linkId.
+    answered: std::collections::BTreeMap<String, String>,
+    /// Unreadable answers, already named by their pointer.
+    unread: Vec<UnreadInput>,
+    subject: Option<Reference>,
+}
+
+/// Reads each response and merges their answers: at most one response per Questionnaire (the
+/// patient's intake and the clinician's companion), about one patient, answering each field
+/// once.
+fn read_responses(
+    responses: &[&QuestionnaireResponse],
+    provenance: &mut Provenance,
+) -> Result<Answers, Vec<FieldViolation>> {
+    if responses.is_empty() {
+        return Err(vec![FieldViolation::new(
+            "questionnaire",
+            "is required: a response to the intake Questionnaire or its clinician companion",
+        )]);
+    }
+    let mut violations = Vec::new();
+    let mut mapped = Vec::new();
+    for response in responses {
+        match questionnaire_response::map(response) {
+            Ok(m) => mapped.push((*response, m)),
+            Err(v) => violations.extend(v),
+        }
+    }
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    let mut forms: Vec<_> = mapped.iter().map(|(_, m)| m.form).collect();
+    forms.sort_unstable();
+    forms.dedup();
+    if forms.len() < mapped.len() {
+        violations.push(FieldViolation::new(
+            "questionnaire",
+            "is answered by more than one response: send at most one response to each Questionnaire",
+        ));
+    }
+    let subjects: Vec<&str> = mapped
+        .iter()
+        .filter_map(|(r, _)| r.subject.as_ref()?.reference.as_deref())
+        .collect();
+    if subjects.windows(2).any(|pair| pair.first() != pair.last()) {
+        violations.push(FieldViolation::new(
+            "subject",
+            "differs between the responses: they must be about one patient",
+        ));
+    }
+    let mut merged = serde_json::Map::new();
+    let mut answers = Answers {
+        history: pb::CrampHistory::default(),
+        status: ResponseStatus::Final,
+        answered: std::collections::BTreeMap::new(),
+        unread: Vec::new(),
+        subject: None,
+    };
+    for (response, mapped) in mapped {
+        if let Ok(serde_json::Value::Object(history)) = serde_json::to_value(&mapped.history) {
+            merge(&mut merged, history, "", &mut violations);
+        }
+        if mapped.status == ResponseStatus::Preliminary {
+            answers.status = ResponseStatus::Preliminary;
+        }
+        for (path, link_id) in mapped.answered {
+            provenance
+                .pointers
+                .insert(path.clone(), answer_pointer(response, &link_id));
+            answers.answered.insert(path, link_id);
+        }
+        answers
+            .unread
+            .extend(mapped.unread.into_iter().map(|u| UnreadInput {
+                // Where the answer is, like a chart entry's resource: the pointer names the linkId.
+                item: answer_pointer(response, &u.item),
+                reason: u.reason,
+            }));
+        provenance.basis.push(match response.id.as_deref() {
+            Some(id) if !id.is_empty() => Reference::to(format!("QuestionnaireResponse/{id}")),
+            _ => Reference::display("The submitted intake QuestionnaireResponse"),
+        });
+        if answers.subject.is_none() {
+            answers.subject.clone_from(&response.subject);
+        }
+    }
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    answers.history = serde_json::from_value(serde_json::Value::Object(merged)).map_err(|_| {
+        // INVARIANT: each part was read by the generated reader, and the parts share no field.
+        vec![FieldViolation::new(
+            "item",
+            "could not be read as an intake history",
+        )]
+    })?;
+    Ok(answers)
+}
+
+/// Adds `from` into `into`; a field both set is named (by its path, never its values).
+fn merge(
+    into: &mut serde_json::Map<String, serde_json::Value>,
+    from: serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    violations: &mut Vec<FieldViolation>,
+) {
+    use serde_json::Value;
+    for (key, value) in from {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (into.get_mut(&key), value) {
+            (None, value) => {
+                into.insert(key, value);
+            }
+            (Some(Value::Object(inner)), Value::Object(more)) => {
+                merge(inner, more, &path, violations);
+            }
+            (Some(_), _) => violations.push(FieldViolation::new(
+                path,
+                "is answered in more than one response",
+            )),
+        }
+    }
+}
+
+/// Reads `responses` (the patient's intake, the clinician's companion, or both) with `chart` as
+/// of `today` (the request date: the one date any door reads, used for age and medication
+/// recency) into a history the core accepts.
 ///
 /// # Errors
-/// Violations named by linkId (or by the response element at fault) when the questionnaire
+/// Violations named by linkId (or by the response element at fault) when a questionnaire
 /// cannot be read or its answers are invalid.
 pub fn read(
-    response: &QuestionnaireResponse,
+    responses: &[&QuestionnaireResponse],
     chart: &Chart,
     extra_medications: &[(pb::Medication, String)],
     today: Date,
 ) -> Result<Intake, Vec<FieldViolation>> {
-    let mapped = questionnaire_response::map(response)?;
-    let mut history = mapped.history;
     let mut provenance = Provenance::default();
-    for (path, link_id) in &mapped.answered {
-        provenance
-            .pointers
-            .insert(path.clone(), answer_pointer(response, link_id));
-    }
-    provenance.basis.push(match response.id.as_deref() {
-        Some(id) if !id.is_empty() => Reference::to(format!("QuestionnaireResponse/{id}")),
-        _ => Reference::display("The submitted intake QuestionnaireResponse"),
-    });
+    let mapped = read_responses(responses, &mut provenance)?;
+    let mut history = mapped.history.clone();
     // Orders being placed (order-select) come first, so a chart copy of the same drug is
     // recognised as a duplicate; their pointer is the draft order.
     for (medication, pointer) in extra_medications {
@@ -205,14 +324,13 @@ pub fn read(
         let (core, unknown_enums) = convert::history_from_pb(history.clone());
         let violations = match cramp_core::validate(core, unknown_enums) {
             Ok(_) => {
-                let unread =
-                    unread_inputs(response, &mapped.unread, &provenance.not_used).collect();
+                let unread = unread_inputs(&mapped.unread, &provenance.not_used).collect();
                 return Ok(Intake {
                     unread,
                     history,
                     status: mapped.status,
                     provenance,
-                    subject: response.subject.clone(),
+                    subject: mapped.subject,
                 });
             }
             Err(err) => err.violations().to_vec(),

@@ -1,9 +1,14 @@
-//! The intake Questionnaire's items: one per `CrampHistory` field, `linkId` = the field path.
+//! The intake Questionnaires' items: one per `CrampHistory` field, `linkId` = the field path.
 //!
-//! This table is the single source of truth for the FHIR doors: the published Questionnaire is
+//! This table is the single source of truth for the FHIR doors: the published Questionnaires are
 //! generated from it, QuestionnaireResponses are read through it, and a test proves it covers
 //! exactly the proto's fields with matching types. Enum answer lists come from the core's enums,
-//! so a new enum value reaches the Questionnaire without an edit here.
+//! so a new enum value reaches the Questionnaires without an edit here.
+//!
+//! The fields are split between two Questionnaires ([`Form`]): the patient-facing intake asks
+//! only what a patient can answer, and the clinician's companion carries the examination and the
+//! laboratory results, which a patient cannot give and a form must not ask them for. Together
+//! they ask every field exactly once, so two responses never answer the same field.
 
 /// What an item's answers are.
 #[derive(Clone, Copy, Debug)]
@@ -46,6 +51,9 @@ pub struct Item {
     pub required: bool,
     /// When the item is shown (any one condition suffices); empty means always.
     pub enable_when: &'static [When],
+    /// Filled by the form software (a medicine picker's codes), never shown to the person
+    /// answering: published with the `questionnaire-hidden` extension.
+    pub hidden: bool,
 }
 
 /// A group of questions (`patient`, `cramps`, ...).
@@ -70,6 +78,7 @@ const fn q(link_id: &'static str, answer: Answer, text: &'static str) -> Item {
         answer,
         required: false,
         enable_when: &[],
+        hidden: false,
     }
 }
 
@@ -88,6 +97,13 @@ const fn dec(link_id: &'static str, text: &'static str) -> Item {
 const fn when(item: Item, enable_when: &'static [When]) -> Item {
     Item {
         enable_when,
+        ..item
+    }
+}
+
+const fn hidden(item: Item) -> Item {
+    Item {
+        hidden: true,
         ..item
     }
 }
@@ -111,8 +127,76 @@ const WALKING: &[When] = &[
     When::Coded("cramps.contexts", "CONTEXT_EXERCISE"),
 ];
 
-/// Every group, in Questionnaire order.
-pub const GROUPS: &[Group] = &[
+/// Which of the two published Questionnaires asks an item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Form {
+    /// `cramp-intake`: what the patient answers (history, symptoms, conditions, medicines,
+    /// lifestyle).
+    #[default]
+    Patient,
+    /// `cramp-intake-clinician`: examination findings and laboratory results.
+    Clinician,
+}
+
+impl Form {
+    /// Both, patient first.
+    pub const ALL: [Self; 2] = [Self::Patient, Self::Clinician];
+
+    /// The Questionnaire's id, the last segment of its canonical URL.
+    #[must_use]
+    pub const fn id(self) -> &'static str {
+        match self {
+            Self::Patient => "cramp-intake",
+            Self::Clinician => "cramp-intake-clinician",
+        }
+    }
+
+    /// Its path under the FHIR base (`{base}/fhir` + this).
+    #[must_use]
+    pub const fn path(self) -> &'static str {
+        match self {
+            Self::Patient => super::QUESTIONNAIRE_PATH,
+            Self::Clinician => super::CLINICIAN_QUESTIONNAIRE_PATH,
+        }
+    }
+
+    /// Its top-level groups, in Questionnaire order.
+    #[must_use]
+    pub const fn top_groups(self) -> &'static [Group] {
+        match self {
+            Self::Patient => PATIENT_GROUPS,
+            Self::Clinician => CLINICIAN_GROUPS,
+        }
+    }
+
+    /// Its groups, nested ones included, in Questionnaire order.
+    pub fn groups(self) -> impl Iterator<Item = &'static Group> {
+        flatten(self.top_groups())
+    }
+
+    /// Its questions, in Questionnaire order.
+    pub fn items(self) -> impl Iterator<Item = &'static Item> {
+        self.groups().flat_map(|g| g.items.iter())
+    }
+}
+
+/// The Questionnaire that asks the item or group `link_id`.
+#[must_use]
+pub fn form_of(link_id: &str) -> Option<Form> {
+    Form::ALL.into_iter().find(|form| {
+        form.groups()
+            .any(|g| g.link_id == link_id || g.items.iter().any(|i| i.link_id == link_id))
+    })
+}
+
+fn flatten(groups: &'static [Group]) -> impl Iterator<Item = &'static Group> {
+    groups
+        .iter()
+        .flat_map(|g| std::iter::once(g).chain(g.groups.iter()))
+}
+
+/// The patient-facing intake's groups, in Questionnaire order.
+pub const PATIENT_GROUPS: &[Group] = &[
     Group {
         link_id: "patient",
         text: "About the patient",
@@ -492,16 +576,18 @@ pub const GROUPS: &[Group] = &[
                 "medications.weeks_since_started",
                 "Weeks since it was started",
             ),
-            q(
+            // Codes a patient cannot be asked for: a form's medicine picker fills them from the
+            // name chosen, so they are published hidden (read when present, never shown).
+            hidden(q(
                 "medications.rxnorm_cui",
                 Answer::String,
-                "RxNorm concept id, if known",
-            ),
-            q(
+                "RxNorm concept id (filled by the form's medicine picker)",
+            )),
+            hidden(q(
                 "medications.atc_code",
                 Answer::String,
-                "WHO ATC code, if known",
-            ),
+                "WHO ATC code (filled by the form's medicine picker)",
+            )),
             b("medications.recently_stopped", "Recently stopped?"),
         ],
     },
@@ -549,86 +635,86 @@ pub const GROUPS: &[Group] = &[
             ),
         ],
     },
-    Group {
-        link_id: "findings",
-        text: "Examination findings (clinician)",
-        repeats: false,
-        items: &[
-            q(
-                "findings.foot_pulses",
-                Answer::Choice(names!(Pulses)),
-                "Foot pulses",
-            ),
-            dec("findings.ankle_brachial_index", "Ankle-brachial index"),
-            dec("findings.toe_brachial_index", "Toe-brachial index"),
-            q(
-                "findings.monofilament_sensation",
-                Answer::Choice(names!(Sensation)),
-                "Monofilament sensation",
-            ),
-            q(
-                "findings.vibration_sense",
-                Answer::Choice(names!(Sensation)),
-                "Vibration sense (128 Hz)",
-            ),
-            int("findings.heart_rate_bpm", "Heart rate (beats per minute)"),
-            dec(
-                "findings.calf_circumference_difference_cm",
-                "Calf circumference difference between legs (cm)",
-            ),
-            b(
-                "findings.pitting_edema_symptomatic_leg",
-                "Pitting oedema of the symptomatic leg?",
-            ),
-            b(
-                "findings.deep_vein_tenderness",
-                "Tenderness along the deep veins?",
-            ),
-            b(
-                "findings.collateral_superficial_veins",
-                "Collateral superficial (non-varicose) veins?",
-            ),
-            b(
-                "findings.pain_on_passive_stretch",
-                "Pain on passive stretch of the muscle?",
-            ),
-        ],
-        groups: &[Group {
-            link_id: "findings.labs",
-            text: "Laboratory results (in the unit each question names)",
-            repeats: false,
-            groups: &[],
-            items: &[
-                dec("findings.labs.potassium_mmol_l", "Potassium (mmol/L)"),
-                dec("findings.labs.sodium_mmol_l", "Sodium (mmol/L)"),
-                dec("findings.labs.magnesium_mg_dl", "Magnesium (mg/dL)"),
-                dec("findings.labs.calcium_mg_dl", "Calcium, total (mg/dL)"),
-                dec("findings.labs.phosphate_mg_dl", "Phosphate (mg/dL)"),
-                dec("findings.labs.egfr_ml_min_1_73m2", "eGFR (mL/min/1.73 m2)"),
-                dec("findings.labs.hba1c_percent", "HbA1c (%)"),
-                dec("findings.labs.ck_u_l", "Creatine kinase (U/L)"),
-                dec("findings.labs.tsh_miu_l", "TSH (mIU/L)"),
-                dec(
-                    "findings.labs.vitamin_d_ng_ml",
-                    "25-hydroxyvitamin D (ng/mL)",
-                ),
-                dec("findings.labs.vitamin_b12_pg_ml", "Vitamin B12 (pg/mL)"),
-            ],
-        }],
-    },
 ];
+
+/// The clinician's companion Questionnaire's groups: examination and laboratory results.
+pub const CLINICIAN_GROUPS: &[Group] = &[Group {
+    link_id: "findings",
+    text: "Examination findings",
+    repeats: false,
+    items: &[
+        q(
+            "findings.foot_pulses",
+            Answer::Choice(names!(Pulses)),
+            "Foot pulses",
+        ),
+        dec("findings.ankle_brachial_index", "Ankle-brachial index"),
+        dec("findings.toe_brachial_index", "Toe-brachial index"),
+        q(
+            "findings.monofilament_sensation",
+            Answer::Choice(names!(Sensation)),
+            "Monofilament sensation",
+        ),
+        q(
+            "findings.vibration_sense",
+            Answer::Choice(names!(Sensation)),
+            "Vibration sense (128 Hz)",
+        ),
+        int("findings.heart_rate_bpm", "Heart rate (beats per minute)"),
+        dec(
+            "findings.calf_circumference_difference_cm",
+            "Calf circumference difference between legs (cm)",
+        ),
+        b(
+            "findings.pitting_edema_symptomatic_leg",
+            "Pitting oedema of the symptomatic leg?",
+        ),
+        b(
+            "findings.deep_vein_tenderness",
+            "Tenderness along the deep veins?",
+        ),
+        b(
+            "findings.collateral_superficial_veins",
+            "Collateral superficial (non-varicose) veins?",
+        ),
+        b(
+            "findings.pain_on_passive_stretch",
+            "Pain on passive stretch of the muscle?",
+        ),
+    ],
+    groups: &[Group {
+        link_id: "findings.labs",
+        text: "Laboratory results (in the unit each question names)",
+        repeats: false,
+        groups: &[],
+        items: &[
+            dec("findings.labs.potassium_mmol_l", "Potassium (mmol/L)"),
+            dec("findings.labs.sodium_mmol_l", "Sodium (mmol/L)"),
+            dec("findings.labs.magnesium_mg_dl", "Magnesium (mg/dL)"),
+            dec("findings.labs.calcium_mg_dl", "Calcium, total (mg/dL)"),
+            dec("findings.labs.phosphate_mg_dl", "Phosphate (mg/dL)"),
+            dec("findings.labs.egfr_ml_min_1_73m2", "eGFR (mL/min/1.73 m2)"),
+            dec("findings.labs.hba1c_percent", "HbA1c (%)"),
+            dec("findings.labs.ck_u_l", "Creatine kinase (U/L)"),
+            dec("findings.labs.tsh_miu_l", "TSH (mIU/L)"),
+            dec(
+                "findings.labs.vitamin_d_ng_ml",
+                "25-hydroxyvitamin D (ng/mL)",
+            ),
+            dec("findings.labs.vitamin_b12_pg_ml", "Vitamin B12 (pg/mL)"),
+        ],
+    }],
+}];
 
 /// The linkId of the repeating medications group.
 pub const MEDICATIONS: &str = "medications";
 
-/// Every group, nested ones included, in Questionnaire order.
+/// Every group of both Questionnaires, nested ones included, patient's first.
 pub fn groups() -> impl Iterator<Item = &'static Group> {
-    GROUPS
-        .iter()
-        .flat_map(|g| std::iter::once(g).chain(g.groups.iter()))
+    Form::ALL.into_iter().flat_map(Form::groups)
 }
 
-/// Every question, in Questionnaire order.
+/// Every question of both Questionnaires, patient's first.
 pub fn items() -> impl Iterator<Item = &'static Item> {
     groups().flat_map(|g| g.items.iter())
 }
@@ -733,6 +819,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_patient_form_asks_no_examination_or_lab_and_the_two_share_no_item() {
+        let patient: BTreeSet<&str> = Form::Patient.items().map(|i| i.link_id).collect();
+        let clinician: BTreeSet<&str> = Form::Clinician.items().map(|i| i.link_id).collect();
+        assert!(patient.is_disjoint(&clinician));
+        assert_eq!(patient.len() + clinician.len(), items().count());
+        assert!(patient.iter().all(|id| !id.starts_with("findings")));
+        assert!(clinician.iter().all(|id| id.starts_with("findings.")));
+        assert!(clinician.contains("findings.labs.potassium_mmol_l"));
+        // A patient can always give their age; nothing else blocks a patient's form.
+        let required: Vec<&str> = items().filter(|i| i.required).map(|i| i.link_id).collect();
+        assert_eq!(required, ["patient.age_years"]);
+        // enableWhen stays inside one form, so each renders on its own.
+        for form in Form::ALL {
+            for item in form.items() {
+                for condition in item.enable_when {
+                    let (When::Is(other, _) | When::Coded(other, _) | When::NotCoded(other, _)) =
+                        *condition;
+                    assert_eq!(form_of(other), Some(form), "{}", item.link_id);
+                }
+            }
+        }
+        assert_eq!(form_of("findings.labs"), Some(Form::Clinician));
+        assert_eq!(form_of("medications"), Some(Form::Patient));
+        assert_eq!(form_of("findings.made_up"), None);
     }
 
     fn item_answer(link_id: &str) -> Option<Answer> {

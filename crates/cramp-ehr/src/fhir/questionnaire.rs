@@ -1,22 +1,32 @@
-//! The published intake Questionnaire (FHIR R4), generated from [`super::link_ids`].
+//! The published intake Questionnaires (FHIR R4), generated from [`super::link_ids`]: the
+//! patient-facing `cramp-intake` and the clinician's `cramp-intake-clinician`.
 //!
 //! Generated, not hand-written, so the Questionnaire a form fills and the mapper that reads the
-//! answers cannot drift apart. The copy committed at `fhir/Questionnaire-cramp-intake.json` is
-//! this generator's output for the default base URL; a test in the service (`http::fhir`, beside
-//! the settings that default lives in) keeps the two equal (run it with `UPDATE_FHIR=1` to
-//! rewrite the file after changing the table).
+//! answers cannot drift apart. The copies committed under `fhir/` ([`committed_path`]) are this
+//! generator's output for the default base URL; a test in the service (`http::fhir`, beside
+//! the settings that default lives in) keeps them equal (run it with `UPDATE_FHIR=1` to
+//! rewrite the files after changing the table).
 
 use serde::Serialize;
 
 use super::{
-    CODE_SYSTEM_PATH, QUESTIONNAIRE_PATH, QUESTIONNAIRE_VERSION,
+    CODE_SYSTEM_PATH, QUESTIONNAIRE_VERSION,
     chart::{LOINC, lab_for_field},
-    link_ids::{self, Answer, Group, Item, When},
+    link_ids::{Answer, Form, Group, Item, When},
     model::Coding,
 };
 
-/// Where the committed copy lives, relative to the repository root.
+/// Where the committed copy of the patient intake lives, relative to the repository root.
 pub const COMMITTED_PATH: &str = "fhir/Questionnaire-cramp-intake.json";
+
+/// Where the committed copy of `form` lives, relative to the repository root.
+#[must_use]
+pub fn committed_path(form: Form) -> String {
+    format!("fhir/Questionnaire-{}.json", form.id())
+}
+
+/// The standard R4 extension that keeps an item out of the rendered form.
+const HIDDEN: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden";
 
 /// `Questionnaire` (written).
 #[derive(Clone, Debug, Serialize)]
@@ -38,6 +48,8 @@ pub struct Questionnaire {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct QuestionnaireItem {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extension: Vec<Extension>,
     link_id: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     code: Vec<Coding>,
@@ -56,6 +68,14 @@ struct QuestionnaireItem {
     answer_option: Vec<AnswerOption>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     item: Vec<QuestionnaireItem>,
+}
+
+/// `Extension` with a boolean value.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Extension {
+    url: &'static str,
+    value_boolean: bool,
 }
 
 /// `Questionnaire.item.enableWhen`.
@@ -77,30 +97,52 @@ struct AnswerOption {
     value_coding: Coding,
 }
 
-/// The canonical URL of the Questionnaire served under `base_url`.
+/// The canonical URL of the patient intake Questionnaire served under `base_url`.
 #[must_use]
 pub fn canonical(base_url: &str) -> String {
-    format!(
-        "{}/fhir{QUESTIONNAIRE_PATH}",
-        base_url.trim_end_matches('/')
-    )
+    canonical_of(Form::Patient, base_url)
 }
 
-/// The Questionnaire as served under `base_url`.
+/// The canonical URL of `form` served under `base_url`.
+#[must_use]
+pub fn canonical_of(form: Form, base_url: &str) -> String {
+    format!("{}/fhir{}", base_url.trim_end_matches('/'), form.path())
+}
+
+/// The patient intake Questionnaire as served under `base_url`.
 #[must_use]
 pub fn questionnaire(base_url: &str) -> Questionnaire {
+    questionnaire_of(Form::Patient, base_url)
+}
+
+/// The Questionnaire of `form` as served under `base_url`.
+#[must_use]
+pub fn questionnaire_of(form: Form, base_url: &str) -> Questionnaire {
     let code_system = format!("{}/fhir{CODE_SYSTEM_PATH}", base_url.trim_end_matches('/'));
+    let (name, title, description) = match form {
+        Form::Patient => (
+            "CrampIntake",
+            "Leg and foot cramp intake",
+            "The patient's leg-cramp history that cramp-cds assesses: only questions a patient can answer (examination findings and laboratory results are in the companion Questionnaire cramp-intake-clinician). Each item's linkId is the intake field path; choice answers are codes of the Questionnaire's own CodeSystem named after the intake enum values. Unanswered items mean 'not asked', never 'no'. No names, record numbers or dates of birth are asked.",
+        ),
+        Form::Clinician => (
+            "CrampIntakeClinician",
+            "Leg and foot cramp intake: examination and laboratory results (clinician)",
+            "The clinician's part of the leg-cramp intake that cramp-cds assesses: examination findings and laboratory results, in the unit each item names. It companions the patient's Questionnaire cramp-intake (same version); $cramp-assess reads a response to either or both. Unanswered items mean 'not examined' or 'not measured', never normal.",
+        ),
+    };
     Questionnaire {
         resource_type: "Questionnaire",
-        id: "cramp-intake",
-        url: canonical(base_url),
+        id: form.id(),
+        url: canonical_of(form, base_url),
         version: QUESTIONNAIRE_VERSION,
-        name: "CrampIntake",
-        title: "Leg and foot cramp intake",
+        name,
+        title,
         status: "active",
         subject_type: vec!["Patient"],
-        description: "The structured leg-cramp history that cramp-cds assesses. Each item's linkId is the intake field path; choice answers are codes of the Questionnaire's own CodeSystem named after the intake enum values. Unanswered items mean 'not asked', never 'no'. No names, record numbers or dates of birth are asked.",
-        item: link_ids::GROUPS
+        description,
+        item: form
+            .top_groups()
             .iter()
             .map(|g| group(g, &code_system))
             .collect(),
@@ -115,6 +157,7 @@ fn group(group: &Group, code_system: &str) -> QuestionnaireItem {
         .collect();
     items.extend(group.groups.iter().map(|g| self::group(g, code_system)));
     QuestionnaireItem {
+        extension: Vec::new(),
         link_id: group.link_id,
         code: Vec::new(),
         text: group.text,
@@ -165,6 +208,14 @@ fn question(item: &Item, code_system: &str) -> QuestionnaireItem {
         .into_iter()
         .collect();
     QuestionnaireItem {
+        extension: if item.hidden {
+            vec![Extension {
+                url: HIDDEN,
+                value_boolean: true,
+            }]
+        } else {
+            Vec::new()
+        },
         link_id: item.link_id,
         code,
         text: item.text,
@@ -224,6 +275,7 @@ const ENUM_PREFIXES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fhir::link_ids;
 
     #[test]
     fn displays_read_as_words() {

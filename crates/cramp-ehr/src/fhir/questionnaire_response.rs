@@ -17,8 +17,8 @@ use cramp_core::{FieldViolation, UnreadInput};
 use serde_json::{Map, Number, Value};
 
 use super::{
-    QUESTIONNAIRE_PATH, is_ours,
-    link_ids::{self, Answer, MEDICATIONS},
+    is_ours,
+    link_ids::{self, Answer, Form, MEDICATIONS},
     model::{QrAnswer, QrItem, QuestionnaireResponse},
 };
 use crate::pb;
@@ -38,6 +38,8 @@ pub enum ResponseStatus {
 /// A response read into a history.
 #[derive(Clone)]
 pub struct MappedResponse {
+    /// The Questionnaire it answers.
+    pub form: Form,
     /// The answers as a wire history.
     pub history: pb::CrampHistory,
     /// Completed or not.
@@ -67,6 +69,9 @@ impl std::fmt::Debug for MappedResponse {
 /// caller's own string, so logs leave it out (see `crate::status::loggable_fields`).
 pub const NOT_AN_ITEM: &str = "is not an item of the cramp-cds intake Questionnaire";
 
+/// The violation of an item that the other of the two Questionnaires asks.
+pub const OTHER_FORM: &str = "is an item of the other cramp-cds intake Questionnaire (the patient's cramp-intake or the clinician's cramp-intake-clinician), not of the one this response answers";
+
 /// Violations naming JSON paths (unparseable JSON) or linkIds (bad answers).
 pub fn history_from_json(
     json: &str,
@@ -86,14 +91,21 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
     if response.resource_type.as_deref() != Some("QuestionnaireResponse") {
         mapper.fail("resourceType", "must be QuestionnaireResponse");
     }
-    match response.questionnaire.as_deref() {
-        None => mapper.fail("questionnaire", "is required: the canonical of the cramp-cds intake Questionnaire"),
-        Some(canonical) if !answers_our_questionnaire(canonical) => mapper.fail(
+    let canonical = response.questionnaire.as_deref();
+    let form = canonical.and_then(form_answered);
+    match (canonical, form) {
+        (None, _) => mapper.fail("questionnaire", "is required: the canonical of the cramp-cds intake Questionnaire"),
+        (Some(_), None) => mapper.fail(
             "questionnaire",
-            "names a Questionnaire this service does not know (expected the cramp-cds intake Questionnaire, major version 1)",
+            "names a Questionnaire this service does not know (expected the cramp-cds intake Questionnaire or its clinician companion, major version 1)",
         ),
-        Some(_) => {}
+        (Some(_), Some(_)) => {}
     }
+    let form = form.unwrap_or(Form::Patient);
+    // Before 1.1 one Questionnaire asked everything: a response to it (or one that names no
+    // version) may answer the clinician's items too.
+    mapper.form = form;
+    mapper.single_form = form == Form::Patient && canonical.is_some_and(is_single_form_version);
     let status = match response.status.as_deref() {
         Some("completed" | "amended") => Some(ResponseStatus::Final),
         Some("in-progress" | "stopped") => Some(ResponseStatus::Preliminary),
@@ -120,6 +132,7 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
         answered,
         unread,
         violations,
+        ..
     } = mapper;
     let Some(status) = status.filter(|_| violations.is_empty()) else {
         return Err(violations);
@@ -140,6 +153,7 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
         )]
     })?;
     Ok(MappedResponse {
+        form,
         history,
         status,
         answered,
@@ -147,35 +161,64 @@ pub fn map(response: &QuestionnaireResponse) -> Result<MappedResponse, Vec<Field
     })
 }
 
-/// Whether `canonical` (`url` or `url|version`) names our Questionnaire at a major version we
+/// Which of our Questionnaires `canonical` (`url` or `url|version`) names, at a major version we
 /// read. The base URL is deployment configuration, and a stored response outlives a host move,
 /// so the path identifies the Questionnaire, not the host.
 #[must_use]
-pub fn answers_our_questionnaire(canonical: &str) -> bool {
+pub fn form_answered(canonical: &str) -> Option<Form> {
     let (url, version) = match canonical.split_once('|') {
         Some((url, version)) => (url, Some(version)),
         None => (canonical, None),
     };
-    is_ours(url, QUESTIONNAIRE_PATH)
-        && version.is_none_or(|v| v.split('.').next() == Some(MAJOR_VERSION))
+    if version.is_some_and(|v| v.split('.').next() != Some(MAJOR_VERSION)) {
+        return None;
+    }
+    Form::ALL.into_iter().find(|form| is_ours(url, form.path()))
+}
+
+/// Whether `canonical` names our patient intake Questionnaire at a major version we read.
+#[must_use]
+pub fn answers_our_questionnaire(canonical: &str) -> bool {
+    form_answered(canonical).is_some()
+}
+
+/// A canonical without a version, or with a 1.0 one: the single Questionnaire before the split.
+fn is_single_form_version(canonical: &str) -> bool {
+    canonical
+        .split_once('|')
+        .is_none_or(|(_, version)| version == "1.0" || version.starts_with("1.0."))
 }
 
 /// The strict check of the HTTP doors, which know their deployment: `canonical` is this
-/// deployment's Questionnaire (`{base_url}/fhir/Questionnaire/cramp-intake`, exactly) with a
-/// version of the major version read (`|1.x.y`). A look-alike on another host, or a response
-/// that does not say which version it answers, is not ours.
+/// deployment's Questionnaire of `form` (`{base_url}/fhir/Questionnaire/cramp-intake`, or
+/// `.../cramp-intake-clinician`, exactly) with a version of the major version read (`|1.x.y`).
+/// A look-alike on another host, or a response that does not say which version it answers, is
+/// not ours.
 #[must_use]
-pub fn answers_our_questionnaire_at(canonical: &str, base_url: &str) -> bool {
+pub fn answers_our_questionnaire_at(canonical: &str, base_url: &str, form: Form) -> bool {
     canonical.split_once('|').is_some_and(|(url, version)| {
-        url == super::questionnaire::canonical(base_url)
+        url == super::questionnaire::canonical_of(form, base_url)
             && version.split('.').next() == Some(MAJOR_VERSION)
             && version.split('.').all(|part| part.parse::<u32>().is_ok())
     })
 }
 
+/// Which of this deployment's Questionnaires `canonical` strictly names (see
+/// [`answers_our_questionnaire_at`]).
+#[must_use]
+pub fn form_at(canonical: &str, base_url: &str) -> Option<Form> {
+    Form::ALL
+        .into_iter()
+        .find(|form| answers_our_questionnaire_at(canonical, base_url, *form))
+}
+
 /// Where the walk is: at the history root or inside one medication group.
 #[derive(Default)]
 struct Mapper {
+    /// The Questionnaire the response answers: only its items are read.
+    form: Form,
+    /// A 1.0 response, whose one Questionnaire asked the clinician's items too.
+    single_form: bool,
     /// The history in proto3 JSON, minus medications.
     root: Map<String, Value>,
     /// One object per `medications` group instance.
@@ -204,6 +247,17 @@ impl Mapper {
             self.fail("item.linkId", "is required on every item");
             return;
         };
+        match link_ids::form_of(link_id) {
+            None => {
+                self.fail(link_id, NOT_AN_ITEM);
+                return;
+            }
+            Some(form) if form != self.form && !self.single_form => {
+                self.fail(link_id, OTHER_FORM);
+                return;
+            }
+            Some(_) => {}
+        }
         if link_id == MEDICATIONS {
             if medication.is_some() {
                 self.fail(link_id, "a medications group cannot sit inside another");
@@ -589,6 +643,59 @@ mod tests {
         r.questionnaire = Some("http://localhost:8080/fhir/Questionnaire/cramp-intake".into());
         r.status = Some("in-progress".into());
         assert_eq!(map(&r).unwrap().status, ResponseStatus::Preliminary);
+    }
+
+    #[test]
+    fn each_response_reads_only_its_own_questionnaires_items() {
+        let findings = json!([
+            {"linkId": "findings", "item": [
+                {"linkId": "findings.foot_pulses", "answer": [{"valueCoding": {"code": "PULSES_ABSENT"}}]},
+                {"linkId": "findings.labs", "item": [
+                    {"linkId": "findings.labs.potassium_mmol_l", "answer": [{"valueDecimal": 3.1}]}]}]}
+        ]);
+        // 1.1: the patient's form no longer asks for examination or labs.
+        let mut r = response(findings.clone());
+        r.questionnaire =
+            Some("https://cds.example.org/fhir/Questionnaire/cramp-intake|1.1.0".into());
+        assert_eq!(fields(map(&r)), ["findings"]);
+        // The clinician's companion does.
+        r.questionnaire =
+            Some("https://cds.example.org/fhir/Questionnaire/cramp-intake-clinician|1.1.0".into());
+        let mapped = map(&r).unwrap();
+        assert_eq!(mapped.form, Form::Clinician);
+        let f = mapped.history.findings.unwrap();
+        assert_eq!(f.labs.unwrap().potassium_mmol_l, Some(3.1));
+        assert_eq!(f.foot_pulses, pb::Pulses::Absent as i32);
+        // And nothing else.
+        let mut r = response(json!([
+            {"linkId": "patient.age_years", "answer": [{"valueInteger": 70}]},
+            {"linkId": "medications", "item": [
+                {"linkId": "medications.name", "answer": [{"valueString": "atorvastatin"}]}]}
+        ]));
+        r.questionnaire =
+            Some("https://cds.example.org/fhir/Questionnaire/cramp-intake-clinician|1.1.0".into());
+        assert_eq!(fields(map(&r)), ["patient.age_years", "medications"]);
+        // A 1.0 response (one form then) still reads everything it answered.
+        let r = response(findings);
+        assert_eq!(map(&r).unwrap().form, Form::Patient);
+        assert_eq!(
+            form_answered("https://x.org/fhir/Questionnaire/cramp-intake-clinician"),
+            Some(Form::Clinician)
+        );
+        assert_eq!(
+            form_at(
+                "https://cds.example.org/fhir/Questionnaire/cramp-intake-clinician|1.1.0",
+                "https://cds.example.org/"
+            ),
+            Some(Form::Clinician)
+        );
+        assert_eq!(
+            form_at(
+                "https://evil.example.org/fhir/Questionnaire/cramp-intake-clinician|1.1.0",
+                "https://cds.example.org"
+            ),
+            None
+        );
     }
 
     #[test]
