@@ -50,6 +50,19 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Who may call the CDS Hooks routes and the API (off by default, for local use).
     pub auth: AuthSettings,
+    /// How FHIR chart data is read (the operator's value sets).
+    #[serde(default)]
+    pub fhir: FhirSettings,
+}
+
+/// How FHIR chart data is read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FhirSettings {
+    /// A directory of FHIR ValueSet JSON files (VSAC expansions the site downloaded under its
+    /// own UMLS licence), read once at startup. Unset: only the clinical reference's verified
+    /// codes are read (`crates/cramp-ehr/valuesets/README.md`).
+    pub value_set_dir: Option<std::path::PathBuf>,
 }
 
 /// The HTTP door and browser access.

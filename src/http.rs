@@ -77,6 +77,8 @@ pub struct HttpState {
     pub auth: crate::auth::Authenticator,
     /// Fetches from a CDS Hooks `fhirServer` what a call's prefetch left out.
     pub fhir_server: fhir_server::FhirServerClient,
+    /// The value sets chart codes are read by (built once at startup).
+    pub value_sets: Arc<crate::fhir::valuesets::ValueSets>,
 }
 
 impl HttpState {

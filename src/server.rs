@@ -86,6 +86,9 @@ pub enum ServerError {
     /// The client for CDS Hooks `fhirServer` queries cannot be built.
     #[error(transparent)]
     FhirServer(#[from] crate::http::fhir_server::FhirServerClientError),
+    /// A file of `fhir.value_set_dir` cannot be used (the message names it).
+    #[error(transparent)]
+    ValueSets(#[from] crate::fhir::valuesets::ValueSetError),
     /// A door's serving task panicked or was cancelled.
     #[error("a serving task ended abnormally")]
     Door(#[source] tokio::task::JoinError),
@@ -149,6 +152,8 @@ struct Parts {
     auth: Authenticator,
     /// Queries a CDS Hooks client's `fhirServer` for what its prefetch left out.
     fhir_server: crate::http::fhir_server::FhirServerClient,
+    /// The value sets the chart is read by, loaded once from `fhir.value_set_dir`.
+    value_sets: std::sync::Arc<crate::fhir::valuesets::ValueSets>,
 }
 
 impl Application {
@@ -160,6 +165,7 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, ServerError> {
         let auth = Authenticator::new(&settings.auth, &settings.http)?;
         let fhir_server = crate::http::fhir_server::FhirServerClient::new(&settings.http)?;
+        let value_sets = load_value_sets(settings.fhir.value_set_dir.as_deref())?;
         Ok(Self {
             listeners: Listeners::bind(&settings.server).await?,
             parts: Parts {
@@ -176,6 +182,7 @@ impl Application {
                 batch_gauge: BatchGauge::default(),
                 auth,
                 fhir_server,
+                value_sets,
             },
             exit_flushes: Vec::new(),
         })
@@ -347,4 +354,37 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
             _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
         }
     })
+}
+
+/// Loads the operator's value sets and logs what was found: URLs and counts only.
+fn load_value_sets(
+    dir: Option<&std::path::Path>,
+) -> Result<std::sync::Arc<crate::fhir::valuesets::ValueSets>, ServerError> {
+    let (value_sets, report) = crate::fhir::valuesets::ValueSets::load(dir)?;
+    for used in &report.used {
+        tracing::info!(
+            url = %used.url,
+            version = %used.version,
+            reviewed = used.reviewed,
+            concepts = used.concepts,
+            kept = used.kept,
+            "value set loaded"
+        );
+    }
+    for unbound in &report.unbound {
+        tracing::warn!(
+            url = %unbound.url,
+            file = %unbound.file.display(),
+            concepts = unbound.concepts,
+            "value set not bound; not used"
+        );
+    }
+    if !report.missing.is_empty() {
+        tracing::info!(
+            missing = report.missing.len(),
+            urls = %report.missing.join(" "),
+            "no value set configured for these bound URLs (fhir.value_set_dir); chart codes only they hold are listed as not used"
+        );
+    }
+    Ok(std::sync::Arc::new(value_sets))
 }

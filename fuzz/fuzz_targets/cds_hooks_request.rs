@@ -6,9 +6,17 @@ use cramp_cds::{
     assess::{Assessor, Call},
     audit::Door,
     cds_hooks::services::SERVICES,
+    fhir::valuesets::ValueSets,
     http::cds_hooks::{HookIntake, read_request},
 };
 use libfuzzer_sys::fuzz_target;
+
+/// The API tests' value sets, so the chart paths of every bound set run; the reference's codes
+/// when the fixtures cannot be read.
+static SETS: std::sync::LazyLock<ValueSets> = std::sync::LazyLock::new(|| {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/valuesets");
+    ValueSets::load(Some(&dir)).map_or_else(|_| ValueSets::reference(), |(sets, _)| sets)
+});
 
 /// The embedded defaults' `http.base_url`, which the seed intakes' Questionnaire canonical uses.
 const BASE_URL: &str = "http://127.0.0.1:8080";
@@ -21,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         if let Ok(HookIntake::Read { translated, .. }) =
-            request.read_intake(service, today, BASE_URL)
+            request.read_intake(service, today, BASE_URL, &SETS)
             && let Ok((intake, assessed)) =
                 assessor.assess_translated(&Call::local(Door::CdsHooks), translated, 0)
         {

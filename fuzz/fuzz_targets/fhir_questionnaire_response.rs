@@ -5,16 +5,23 @@
 use cramp_cds::{
     assess::{Assessor, Call},
     audit::Door,
-    fhir::{self, chart::Chart, intake, model::QuestionnaireResponse},
+    fhir::{self, chart::Chart, intake, model::QuestionnaireResponse, valuesets::ValueSets},
 };
 use libfuzzer_sys::fuzz_target;
+
+/// The API tests' value sets, so the chart paths of every bound set run; the reference's codes
+/// when the fixtures cannot be read.
+static SETS: std::sync::LazyLock<ValueSets> = std::sync::LazyLock::new(|| {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/valuesets");
+    ValueSets::load(Some(&dir)).map_or_else(|_| ValueSets::reference(), |(sets, _)| sets)
+});
 
 fuzz_target!(|data: &[u8]| {
     let Ok(response) = fhir::from_json::<QuestionnaireResponse>(data) else {
         return;
     };
     let today = time::macros::date!(2026 - 06 - 01);
-    let read = intake::read(&response, &Chart::default(), &[], today).map(|intake| {
+    let read = intake::read(&[&response], &Chart::default(), &SETS, &[], today).map(|intake| {
         let request = intake.request();
         (intake, request)
     });

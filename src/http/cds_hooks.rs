@@ -34,6 +34,7 @@ use crate::{
             Condition, Medication, MedicationUse, Observation, Patient, QuestionnaireResponse,
         },
         questionnaire_response::answers_our_questionnaire_at,
+        valuesets::ValueSets,
     },
     status::HttpError,
 };
@@ -93,21 +94,26 @@ pub async fn call(
             .assess_translated::<()>(&call, Err(foreign.clone()), 0);
         return Err(HttpError::Invalid(foreign));
     }
-    let (translated, selected) =
-        match request.read_intake(service, state.clock.now().date(), &state.settings.base_url)? {
-            HookIntake::NoIntake => {
-                tracing::info!(cards = 0, "no completed intake questionnaire");
-                return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
-            }
-            HookIntake::NoMedicationSelected => {
-                tracing::info!(cards = 0, "no medication selected");
-                return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
-            }
-            HookIntake::Read {
-                translated,
-                selected,
-            } => (translated, selected),
-        };
+    let (translated, selected, orders) = match request.read_intake(
+        service,
+        state.clock.now().date(),
+        &state.settings.base_url,
+        &state.value_sets,
+    )? {
+        HookIntake::NoIntake => {
+            tracing::info!(cards = 0, "no completed intake questionnaire");
+            return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
+        }
+        HookIntake::NoMedicationSelected => {
+            tracing::info!(cards = 0, "no medication selected");
+            return Ok(json(&CardsResponse { cards: Vec::new() }, JSON));
+        }
+        HookIntake::Read {
+            translated,
+            selected,
+            orders,
+        } => (translated, selected, orders),
+    };
     let (intake, assessed) = state
         .assessor
         .assess_translated(&call, translated, 0)
@@ -133,6 +139,7 @@ pub async fn call(
     };
     let cards = if service.hook == Hook::OrderSelect {
         cards::medication_card(&assessed, &context, &selected)
+            .or_else(|| cards::unresolved_order_card(&assessed, &context, &orders))
             .into_iter()
             .collect()
     } else {
@@ -185,6 +192,8 @@ pub enum HookIntake {
         translated: Result<(intake::Intake, crate::pb::AssessRequest), Vec<FieldViolation>>,
         /// The selected medications' names.
         selected: Vec<String>,
+        /// The selected orders' pointers (`MedicationRequest/{id}`).
+        orders: Vec<String>,
     },
 }
 
@@ -218,6 +227,7 @@ impl HookRequestRead {
         service: &ServiceDef,
         today: Date,
         base_url: &str,
+        sets: &ValueSets,
     ) -> Result<HookIntake, HttpError> {
         let missing: Vec<String> = REQUIRED_PREFETCH
             .iter()
@@ -239,7 +249,7 @@ impl HookRequestRead {
             let mut provenance = Provenance::default();
             for order in selected_orders(&self.checked.context)? {
                 if let Some(medication) =
-                    chart::medication(&order, &read.chart, today, &mut provenance)
+                    chart::medication(&order, &read.chart, sets, today, &mut provenance)
                 {
                     let pointer = format!(
                         "MedicationRequest/{}",
@@ -252,12 +262,14 @@ impl HookRequestRead {
                 return Ok(HookIntake::NoMedicationSelected);
             }
         }
-        let translated = intake::read(&responses, &read.chart, &selected, today).map(|intake| {
-            let request = intake.request();
-            (intake, request)
-        });
+        let translated =
+            intake::read(&responses, &read.chart, sets, &selected, today).map(|intake| {
+                let request = intake.request();
+                (intake, request)
+            });
         Ok(HookIntake::Read {
             translated,
+            orders: selected.iter().map(|(_, p)| p.clone()).collect(),
             selected: selected.into_iter().map(|(m, _)| m.name).collect(),
         })
     }

@@ -158,7 +158,14 @@ pub async fn cramp_assess(
     let read = if foreign.is_empty() {
         let responses: Vec<&QuestionnaireResponse> =
             inputs.responses.iter().map(|(_, r)| r).collect();
-        intake::read(&responses, &inputs.chart, &[], now.date()).map(|intake| {
+        intake::read(
+            &responses,
+            &inputs.chart,
+            &state.value_sets,
+            &[],
+            now.date(),
+        )
+        .map(|intake| {
             let request = intake.request();
             (intake, request)
         })

@@ -44,6 +44,7 @@ pub(super) fn grpc<H: Health>(
         auth,
         clock: _,
         fhir_server: _,
+        value_sets: _,
     } = parts;
     let (reflection_v1, reflection_v1alpha) = if settings.reflection {
         let v1 = tonic_reflection::server::Builder::configure()
@@ -152,6 +153,7 @@ pub(super) fn http(
         limiter: parts.limiter.clone(),
         auth: parts.auth.clone(),
         fhir_server: parts.fhir_server.clone(),
+        value_sets: parts.value_sets.clone(),
     }));
     let listener = HttpListener::start(
         listener,

@@ -10,6 +10,7 @@ mod batch_frames;
 mod batch_logs;
 mod binary;
 mod cds_hooks;
+mod chart_valuesets;
 mod cli;
 mod edge;
 mod fhir;

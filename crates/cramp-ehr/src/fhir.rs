@@ -10,7 +10,9 @@
 //! - [`questionnaire`]: the published Questionnaire, generated from [`link_ids`].
 //! - [`questionnaire_response`]: QuestionnaireResponse → history.
 //! - [`chart`]: Patient, Condition, Observation and medication resources → history, by the
-//!   verified codes of clinical-reference.md (d), with unit checks.
+//!   value sets of [`valuesets`], with unit checks; what it does not use is named.
+//! - [`valuesets`]: the operator's FHIR ValueSet files (VSAC expansions) bound to intake meanings,
+//!   over the clinical reference's verified codes; loaded once at startup and passed as a value.
 //! - [`intake`]: the two combined into a history the core accepts.
 //! - [`bundle`]: the assessment as a Bundle of RiskAssessment, ServiceRequests and DetectedIssues.
 
@@ -22,6 +24,7 @@ pub mod model;
 pub mod published;
 pub mod questionnaire;
 pub mod questionnaire_response;
+pub mod valuesets;
 
 /// Path of the intake Questionnaire under the FHIR base (`{base}/fhir` + this).
 pub const QUESTIONNAIRE_PATH: &str = "/Questionnaire/cramp-intake";

@@ -609,13 +609,43 @@ fn possible_summary(title: &str, questions: &[String]) -> String {
     summary
 }
 
+/// Whether an unread input is a questionnaire answer (its pointer or its linkId) rather than a
+/// chart resource (`Condition/c1`, `Observation (LOINC 8480-6)`).
+fn is_answer(item: &str) -> bool {
+    item.starts_with("QuestionnaireResponse") || !item.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+/// For `order-select` when no medication card applies: the info card of what was not used, when
+/// a selected order is among it (a product code no configured value set names is unknown, not
+/// "no finding"), so the clinician is told the order was not checked.
+#[must_use]
+pub fn unresolved_order_card(
+    assessed: &Assessed,
+    context: &CardContext<'_>,
+    order_pointers: &[String],
+) -> Option<Card> {
+    assessed
+        .assessment
+        .unread_inputs
+        .iter()
+        .any(|u| order_pointers.contains(&u.item))
+        .then(|| unread_card(assessed, context))
+}
+
 /// The info card naming every answer and chart entry that could not be read, and why: they were
 /// treated as unknown, so a clinician knows what the screen did not use.
 fn unread_card(assessed: &Assessed, context: &CardContext<'_>) -> Card {
-    let mut detail = String::from(
-        "**Why:** these answers or chart entries could not be read, so the screen treated them as unknown (never as \"no\") and may miss what they show:\n",
-    );
-    for item in &assessed.assessment.unread_inputs {
+    let (answers, chart): (Vec<_>, Vec<_>) = assessed
+        .assessment
+        .unread_inputs
+        .iter()
+        .partition(|item| is_answer(&item.item));
+    let mut detail = String::from(if answers.is_empty() {
+        "**Why:** the screen did not use these chart entries, so what they show is unknown to it (never \"no\"):\n"
+    } else {
+        "**Why:** these answers or chart entries could not be read, so the screen treated them as unknown (never as \"no\") and may miss what they show:\n"
+    });
+    for item in answers {
         // A questionnaire answer is named by its pointer, which ends in its linkId.
         let link_id = item.item.rsplit("#linkId=").next().unwrap_or(&item.item);
         let question = link_ids::item(link_id)
@@ -626,6 +656,14 @@ fn unread_card(assessed: &Assessed, context: &CardContext<'_>) -> Card {
             code_span(&item.item),
             item.reason
         ));
+    }
+    // Issue 13: every chart resource the screen did not use, with its code and why, so the
+    // clinician knows what the chart held that the rules never saw.
+    if !chart.is_empty() {
+        detail.push_str("\n**Chart entries not used** (what, and why):\n");
+        for item in chart {
+            detail.push_str(&format!("- {}: {}\n", code_span(&item.item), item.reason));
+        }
     }
     detail.push_str(&format!(
         "\n**Rule:** input mapping; knowledge base {}.",

@@ -371,7 +371,14 @@ pub fn bundle(assessed: &Assessed, context: &BundleContext<'_>) -> Bundle {
         })
         .collect();
     note.extend(assessment.unread_inputs.iter().map(|u| Annotation {
-        text: format!("Not read, treated as unknown: {}: {}", u.item, u.reason),
+        // Issue 13: a chart resource not used is named apart from an answer not read.
+        text: if u.item.starts_with("QuestionnaireResponse")
+            || !u.item.starts_with(|c: char| c.is_ascii_uppercase())
+        {
+            format!("Not read, treated as unknown: {}: {}", u.item, u.reason)
+        } else {
+            format!("Not used from the chart: {}: {}", u.item, u.reason)
+        },
     }));
     let risk = RiskAssessment {
         resource_type: "RiskAssessment",

@@ -1,12 +1,15 @@
 //! Chart resources (Patient, Condition, Observation, MedicationRequest/Statement, Medication) →
 //! the intake history.
 //!
-//! Only codes that clinical-reference.md (d) marks VERIFIED or VERIFIED-2° are read, matched
-//! exactly (a code family such as `E11.x` would take in unverified codes). Lab values are used
-//! only with a unit this table knows, converted by the reference's factors; an unknown unit, a
-//! bound (`<5`) or a preliminary result is not used and is reported, never guessed. The chart
-//! adds to the questionnaire and never erases it: a coded condition turns a "no" into "yes", a
-//! lab fills a value the questionnaire left empty, a medicine is added unless already listed.
+//! Conditions, labs and medicine products are read by the published value sets of
+//! [`super::valuesets`] (an EHR codes one meaning with many codes), plus the lab codes of
+//! [`LABS`]. Lab values are used only with a unit this table knows, converted by the reference's
+//! factors; an unknown unit, a bound (`<5`) or a preliminary result is not used and is reported,
+//! never guessed. Every chart resource that is not used is named for the clinician with its code
+//! and why (`Provenance::not_used`), never with its value. A coded condition turns a "no" into
+//! "yes"; a chart lab wins over the patient's report of it and is shown with its date (clinical
+//! reference g.8); a medicine already listed (same code, name or lexicon ingredients) is listed
+//! once with both sources.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +19,7 @@ use time::Date;
 use super::model::{
     CodeableConcept, Condition, Medication, MedicationUse, Observation, Patient, Reference,
 };
+use super::valuesets::{self, Meaning, ValueSets};
 use crate::pb;
 
 /// The code systems the knowledge base codes in are the core's (`kb::codes`), so a chart code is
@@ -59,91 +63,6 @@ pub struct NotUsed {
     /// Why, in words that carry codes and units but no patient value.
     pub reason: String,
 }
-
-/// What a coded condition means for the intake.
-#[derive(Clone, Copy, Debug)]
-enum Effect {
-    /// A yes/no condition field.
-    Yes(&'static str),
-    /// Diabetes of this type.
-    Diabetes(pb::Diabetes),
-    /// This thyroid state.
-    Thyroid(pb::Thyroid),
-    /// Chronic kidney disease, with the stage when the code names one. End-stage renal disease
-    /// is G5, not dialysis: the code says nothing about dialysis.
-    Kidney(Option<pb::CkdStage>),
-}
-
-/// One verified code and its meaning.
-struct ConditionCode {
-    system: &'static str,
-    code: &'static str,
-    effect: Effect,
-    /// Whether a resolved or inactive condition still counts (a past clot is "prior DVT/PE").
-    history_counts: bool,
-}
-
-const fn cc(system: &'static str, code: &'static str, effect: Effect) -> ConditionCode {
-    ConditionCode {
-        system,
-        code,
-        effect,
-        history_counts: false,
-    }
-}
-
-const fn past(system: &'static str, code: &'static str) -> ConditionCode {
-    ConditionCode {
-        system,
-        code,
-        effect: Effect::Yes("prior_dvt_or_pe"),
-        history_counts: true,
-    }
-}
-
-/// clinical-reference.md (d.3, d.4): the VERIFIED / VERIFIED-2° codes with an intake meaning.
-const CONDITION_CODES: &[ConditionCode] = &[
-    cc(ICD10CM, "E11.40", Effect::Diabetes(pb::Diabetes::Type2)),
-    cc(ICD10CM, "E11.42", Effect::Diabetes(pb::Diabetes::Type2)),
-    cc(ICD10CM, "N18.1", Effect::Kidney(Some(pb::CkdStage::G1))),
-    cc(ICD10CM, "N18.2", Effect::Kidney(Some(pb::CkdStage::G2))),
-    cc(ICD10CM, "N18.4", Effect::Kidney(Some(pb::CkdStage::G4))),
-    cc(ICD10CM, "N18.5", Effect::Kidney(Some(pb::CkdStage::G5))),
-    cc(ICD10CM, "N18.6", Effect::Kidney(Some(pb::CkdStage::G5))),
-    cc(ICD10CM, "N18.9", Effect::Kidney(None)),
-    cc(SNOMED, "709044004", Effect::Kidney(None)),
-    cc(SNOMED, "46177005", Effect::Kidney(Some(pb::CkdStage::G5))),
-    cc(
-        ICD10CM,
-        "I73.9",
-        Effect::Yes("known_peripheral_artery_disease"),
-    ),
-    cc(
-        ICD10CM,
-        "I70.213",
-        Effect::Yes("known_peripheral_artery_disease"),
-    ),
-    cc(
-        SNOMED,
-        "399957001",
-        Effect::Yes("known_peripheral_artery_disease"),
-    ),
-    cc(ICD10CM, "E03.9", Effect::Thyroid(pb::Thyroid::Hypo)),
-    cc(
-        ICD10CM,
-        "M48.061",
-        Effect::Yes("spinal_stenosis_or_disc_disease"),
-    ),
-    cc(
-        ICD10CM,
-        "M48.062",
-        Effect::Yes("spinal_stenosis_or_disc_disease"),
-    ),
-    past(ICD10CM, "I82.401"),
-    past(ICD10CM, "I82.402"),
-    past(SNOMED, "128053003"),
-    past(SNOMED, "59282003"),
-];
 
 /// One lab analyte: its intake field, verified LOINC codes and the units read.
 #[derive(Clone, Copy, Debug)]
@@ -288,6 +207,8 @@ pub struct Provenance {
     pub basis: Vec<Reference>,
     /// Recognised chart data that was not used.
     pub not_used: Vec<NotUsed>,
+    /// The measurement date of each chart-filled lab field, so the newest chart value wins.
+    pub lab_dates: BTreeMap<String, Option<Date>>,
 }
 
 impl Provenance {
@@ -301,6 +222,12 @@ impl Provenance {
         }
     }
 
+    /// Like `used`, with evidence text that says more than the resource (a chart value's date).
+    fn used_as(&mut self, field: String, resource: &str, shown: String) {
+        self.used(field.clone(), resource);
+        self.pointers.insert(field, shown);
+    }
+
     fn not_used(&mut self, resource: &str, reason: impl Into<String>) {
         self.not_used.push(NotUsed {
             resource: resource.to_owned(),
@@ -309,19 +236,28 @@ impl Provenance {
     }
 }
 
-/// Adds the chart to `history`; `today` is the request date (for age and medication recency).
-pub fn apply(history: &mut pb::CrampHistory, chart: &Chart, today: Date, out: &mut Provenance) {
+/// Adds the chart to `history`, reading codes by `sets`; `today` is the request date (for age
+/// and medication recency).
+pub fn apply(
+    history: &mut pb::CrampHistory,
+    chart: &Chart,
+    sets: &ValueSets,
+    today: Date,
+    out: &mut Provenance,
+) {
     if let Some(patient) = &chart.patient {
         apply_patient(history, patient, today, out);
     }
     for condition in &chart.conditions {
-        apply_condition(history, condition, out);
+        apply_condition(history, condition, sets, out);
     }
     for observation in &chart.observations {
-        apply_observation(history, observation, out);
+        apply_observation(history, observation, sets, out);
     }
+    // The lexicon's ingredients of every listed medicine, read once each (not once per pair).
+    let mut listed: Vec<Vec<&'static str>> = history.medications.iter().map(ingredients).collect();
     for medication in &chart.medications {
-        apply_medication(history, medication, chart, today, out);
+        apply_medication(history, &mut listed, medication, chart, sets, today, out);
     }
 }
 
@@ -396,42 +332,99 @@ fn is_status(concept: Option<&CodeableConcept>, codes: &[&str]) -> bool {
     })
 }
 
-fn apply_condition(history: &mut pb::CrampHistory, condition: &Condition, out: &mut Provenance) {
+/// The first coding's `system code "display"`, for the clinician (a chart code is what the
+/// clinician sees in the chart; it is never logged).
+fn what(code: &CodeableConcept) -> String {
+    let coding = code.coding.iter().find(|c| c.code.is_some());
+    let system = coding.and_then(|c| c.system.as_deref()).map(|s| match s {
+        SNOMED => "SNOMED CT",
+        ICD10CM => "ICD-10-CM",
+        LOINC => "LOINC",
+        RXNORM => "RxNorm",
+        other => other,
+    });
+    let code_text = coding.and_then(|c| c.code.as_deref());
+    let display = coding
+        .and_then(|c| c.display.as_deref())
+        .or(code.text.as_deref());
+    let mut out = String::new();
+    if let Some(system) = system {
+        out.push_str(system);
+        out.push(' ');
+    }
+    if let Some(code_text) = code_text {
+        out.push_str(code_text);
+    }
+    if let Some(display) = display {
+        out.push_str(&format!(" \"{display}\""));
+    }
+    out.trim().chars().take(MAX_STRING_CHARS).collect()
+}
+
+fn apply_condition(
+    history: &mut pb::CrampHistory,
+    condition: &Condition,
+    sets: &ValueSets,
+    out: &mut Provenance,
+) {
+    let resource = pointer("Condition", condition.id.as_ref());
+    let Some(code) = condition.code.as_ref() else {
+        out.not_used(&resource, "has no code");
+        return;
+    };
     if is_status(
         condition.verification_status.as_ref(),
         &["refuted", "entered-in-error"],
     ) {
+        out.not_used(
+            &resource,
+            format!("{}: refuted or entered in error", what(code)),
+        );
         return;
     }
     let inactive = is_status(
         condition.clinical_status.as_ref(),
         &["inactive", "remission", "resolved"],
     );
-    let resource = pointer("Condition", condition.id.as_ref());
-    let Some(code) = condition.code.as_ref() else {
-        out.not_used(&resource, "has no code");
+    let members: Vec<&valuesets::Member> = code
+        .coding
+        .iter()
+        .filter_map(|c| Some(sets.lookup(c.system.as_deref()?, c.code.as_deref()?)))
+        .flatten()
+        .filter(|m| !matches!(m.meaning, Meaning::Lab(_) | Meaning::Medicine))
+        .collect();
+    if members.is_empty() {
+        // Clinical reference g.1: a chart code the service does not read is unknown, never
+        // "no", and the clinician is told it was not used.
+        out.not_used(
+            &resource,
+            format!(
+                "{}: no value set configured for this code, so no rule saw it; not used",
+                what(code)
+            ),
+        );
         return;
-    };
-    let mut known = false;
-    for entry in CONDITION_CODES {
-        if !code.has_code(entry.system, &[entry.code]) {
+    }
+    let mut used = false;
+    for member in members {
+        if inactive && !member.history_counts {
             continue;
         }
-        known = true;
-        if inactive && !entry.history_counts {
-            continue;
-        }
+        used = true;
         let conditions = history
             .conditions
             .get_or_insert_with(pb::Conditions::default);
-        let field = match entry.effect {
-            Effect::Yes(field) => {
+        let field = match member.meaning {
+            Meaning::Yes(field) => {
                 if let Some(slot) = yes_field(conditions, field) {
                     *slot = Some(true);
                 }
+                if field == "on_dialysis" {
+                    conditions.chronic_kidney_disease = Some(true);
+                }
                 field
             }
-            Effect::Diabetes(kind) => {
+            Meaning::Diabetes(kind) => {
                 let open = [
                     pb::Diabetes::Unspecified,
                     pb::Diabetes::None,
@@ -442,14 +435,26 @@ fn apply_condition(history: &mut pb::CrampHistory, condition: &Condition, out: &
                 }
                 "diabetes"
             }
-            Effect::Thyroid(kind) => {
+            Meaning::Smoking(kind) => {
+                // A chart code says "smoker" over "never", never over the patient's "former"
+                // (a recent quit is newer than the chart).
+                let open = [pb::Smoking::Unspecified, pb::Smoking::Never];
+                if open.iter().any(|s| *s as i32 == conditions.smoking)
+                    || (kind == pb::Smoking::Former
+                        && conditions.smoking == pb::Smoking::Unspecified as i32)
+                {
+                    conditions.smoking = kind as i32;
+                }
+                "smoking"
+            }
+            Meaning::Thyroid(kind) => {
                 let open = [pb::Thyroid::Unspecified, pb::Thyroid::None];
                 if open.iter().any(|t| *t as i32 == conditions.thyroid) {
                     conditions.thyroid = kind as i32;
                 }
                 "thyroid"
             }
-            Effect::Kidney(stage) => {
+            Meaning::Kidney(stage) => {
                 conditions.chronic_kidney_disease = Some(true);
                 if let Some(stage) = stage
                     && conditions.ckd_stage == pb::CkdStage::Unspecified as i32
@@ -459,15 +464,17 @@ fn apply_condition(history: &mut pb::CrampHistory, condition: &Condition, out: &
                 }
                 "chronic_kidney_disease"
             }
+            Meaning::Lab(_) | Meaning::Medicine => continue,
         };
         out.used(format!("conditions.{field}"), &resource);
     }
-    if !known {
-        // Clinical reference g.1: a chart code the service does not know is unknown, never
-        // "no", and the clinician is told it was not used.
+    if !used {
         out.not_used(
             &resource,
-            "its code is not one this service reads; the condition was not used",
+            format!(
+                "{}: clinical status is inactive, remission or resolved; not used as a current condition",
+                what(code)
+            ),
         );
     }
 }
@@ -477,6 +484,14 @@ fn yes_field<'a>(conditions: &'a mut pb::Conditions, field: &str) -> Option<&'a 
         "known_peripheral_artery_disease" => Some(&mut conditions.known_peripheral_artery_disease),
         "spinal_stenosis_or_disc_disease" => Some(&mut conditions.spinal_stenosis_or_disc_disease),
         "prior_dvt_or_pe" => Some(&mut conditions.prior_dvt_or_pe),
+        "hypertension" => Some(&mut conditions.hypertension),
+        "high_cholesterol" => Some(&mut conditions.high_cholesterol),
+        "coronary_or_cerebrovascular_disease" => {
+            Some(&mut conditions.coronary_or_cerebrovascular_disease)
+        }
+        "on_dialysis" => Some(&mut conditions.on_dialysis),
+        "atrial_fibrillation" => Some(&mut conditions.atrial_fibrillation),
+        "liver_disease" => Some(&mut conditions.liver_disease),
         _ => None,
     }
 }
@@ -484,17 +499,39 @@ fn yes_field<'a>(conditions: &'a mut pb::Conditions, field: &str) -> Option<&'a 
 fn apply_observation(
     history: &mut pb::CrampHistory,
     observation: &Observation,
+    sets: &ValueSets,
     out: &mut Provenance,
 ) {
+    let resource_of = |what: &str| match observation.id.as_deref() {
+        Some(id) if !id.is_empty() => format!("Observation/{id}"),
+        _ => format!("Observation ({what})"),
+    };
     let Some(code) = observation.code.as_ref() else {
+        out.not_used(&resource_of("no code"), "has no code");
         return;
     };
-    let Some((lab, loinc)) = LABS.iter().find_map(|lab| {
+    let by_table = LABS.iter().find_map(|lab| {
         lab.codes
             .iter()
             .find(|(loinc, _)| code.has_code(LOINC, &[loinc]))
             .map(|(loinc, _)| (lab, *loinc))
-    }) else {
+    });
+    let by_value_set = || {
+        code.coding
+            .iter()
+            .filter(|c| c.system.as_deref() == Some(LOINC))
+            .find_map(|c| {
+                let loinc = c.code.as_deref()?;
+                let field = sets.lab_field(loinc)?;
+                let lab = LABS.iter().find(|lab| lab.field == field)?;
+                Some((lab, loinc))
+            })
+    };
+    let Some((lab, loinc)) = by_table.or_else(by_value_set) else {
+        out.not_used(
+            &resource_of(&what(code)),
+            format!("{}: not a lab this service reads; not used", what(code)),
+        );
         return;
     };
     let resource = match observation.id.as_deref() {
@@ -546,11 +583,34 @@ fn apply_observation(
         .labs
         .get_or_insert_with(pb::Labs::default);
     let slot = (lab.set)(labs);
-    if slot.is_none() {
-        // Rounded to 4 decimals so a conversion does not print float noise in evidence.
-        *slot = Some((value * factor * 10_000.0).round() / 10_000.0);
-        out.used(format!("findings.labs.{}", lab.field), &resource);
+    let field = format!("findings.labs.{}", lab.field);
+    let date = observation
+        .effective_date_time
+        .as_deref()
+        .or(observation.issued.as_deref())
+        .and_then(parse_date);
+    // Clinical reference g.8: a chart value wins over the patient's report of it, and of two
+    // chart values the newer one is used.
+    let replaces = match (slot.is_some(), out.lab_dates.get(&field)) {
+        (false, _) => true,
+        (true, None) => true,
+        (true, Some(earlier)) => date.is_some() && (earlier.is_none() || date > *earlier),
+    };
+    if !replaces {
+        out.not_used(
+            &resource,
+            format!("an equal or newer chart value of LOINC {loinc} was used instead"),
+        );
+        return;
     }
+    // Rounded to 4 decimals so a conversion does not print float noise in evidence.
+    *slot = Some((value * factor * 10_000.0).round() / 10_000.0);
+    let shown = match date {
+        Some(date) => format!("{resource}, chart value of {date}"),
+        None => format!("{resource}, chart value (undated)"),
+    };
+    out.used_as(field.clone(), &resource, shown);
+    out.lab_dates.insert(field, date);
 }
 
 /// The drug a medication resource names: from its concept, a contained or supplied
@@ -588,6 +648,7 @@ fn drug(medication: &MedicationUse, chart: &Chart) -> Option<CodeableConcept> {
 pub fn medication(
     medication: &MedicationUse,
     chart: &Chart,
+    sets: &ValueSets,
     today: Date,
     out: &mut Provenance,
 ) -> Option<pb::Medication> {
@@ -621,6 +682,14 @@ pub fn medication(
                 .find(|c| c.system.as_deref() == Some(RXNORM))
                 .or_else(|| concept.coding.first())
                 .and_then(|c| c.display.clone())
+        })
+        // A product code without display (310798) is named by its medicine value set, so the
+        // lexicon reads "hydrochlorothiazide 25 mg tablet".
+        .or_else(|| {
+            rxnorm_cui
+                .as_deref()
+                .and_then(|cui| sets.medicine_name(cui))
+                .map(str::to_owned)
         })
         .or_else(|| rxnorm_cui.as_ref().map(|cui| format!("RxNorm {cui}")))
         .filter(|n| !n.trim().is_empty());
@@ -674,38 +743,112 @@ fn is_current(medication: &MedicationUse) -> bool {
     }
 }
 
-fn same_drug(a: &pb::Medication, b: &pb::Medication) -> bool {
+/// The ingredients the medication lexicon recognises in a medicine (the culprit classes only).
+/// Why a medicine named only by its RxNorm code (no display, in no configured value set) is not
+/// used; `None` when it has a name the lexicon can read.
+#[must_use]
+pub fn unresolved(medication: &pb::Medication) -> Option<String> {
+    (medication.name.starts_with("RxNorm ") && ingredients(medication).is_empty())
+        .then(|| unresolved_reason(medication))
+}
+
+fn unresolved_reason(medication: &pb::Medication) -> String {
+    format!(
+        "{}: no display, and no value set configured for this code; not resolved, not used",
+        medication.name
+    )
+}
+
+fn ingredients(medication: &pb::Medication) -> Vec<&'static str> {
+    let core = cramp_core::Medication {
+        name: medication.name.clone(),
+        rxnorm_cui: medication.rxnorm_cui.clone(),
+        atc_code: medication.atc_code.clone(),
+        weeks_since_started: None,
+        recently_stopped: None,
+    };
+    let mut found: Vec<&'static str> = cramp_core::recognise_medications(&[core])
+        .into_iter()
+        .map(|f| f.ingredient)
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// Clinical reference g.8: a medicine in both the form and the chart appears once. Same code,
+/// same name, or the same ingredients per the medication lexicon ("HCTZ 25 mg" on the form is
+/// RxNorm 310798 in the chart).
+fn same_drug(
+    a: &pb::Medication,
+    b: &pb::Medication,
+    a_ingredients: &[&str],
+    b_ingredients: &[&str],
+) -> bool {
     let by_code = matches!((&a.rxnorm_cui, &b.rxnorm_cui), (Some(x), Some(y)) if x == y);
-    by_code || a.name.trim().eq_ignore_ascii_case(b.name.trim())
+    by_code
+        || a.name.trim().eq_ignore_ascii_case(b.name.trim())
+        || (!a_ingredients.is_empty() && a_ingredients == b_ingredients)
 }
 
 fn apply_medication(
     history: &mut pb::CrampHistory,
+    listed: &mut Vec<Vec<&'static str>>,
     medication_use: &MedicationUse,
     chart: &Chart,
+    sets: &ValueSets,
     today: Date,
     out: &mut Provenance,
 ) {
     if !is_current(medication_use) {
+        let kind = medication_use
+            .resource_type
+            .as_deref()
+            .unwrap_or("MedicationRequest");
+        out.not_used(
+            &pointer(kind, medication_use.id.as_ref()),
+            format!(
+                "status {} is not a current medicine; not used",
+                medication_use.status.as_deref().unwrap_or("(none)")
+            ),
+        );
         return;
     }
-    let Some(wire) = medication(medication_use, chart, today, out) else {
+    let Some(wire) = medication(medication_use, chart, sets, today, out) else {
         return;
     };
-    if history.medications.iter().any(|m| same_drug(m, &wire)) {
-        return;
-    }
     let kind = medication_use
         .resource_type
         .as_deref()
         .unwrap_or("MedicationRequest");
     let resource = pointer(kind, medication_use.id.as_ref());
+    let found = ingredients(&wire);
+    let duplicate = history
+        .medications
+        .iter()
+        .zip(listed.iter())
+        .position(|(m, theirs)| same_drug(m, &wire, theirs, &found));
+    if let Some(index) = duplicate {
+        // Listed once, with both sources in its provenance.
+        let field = format!("medications[{index}].name");
+        let both = match out.pointers.get(&field) {
+            Some(first) if *first != resource => format!("{first} and {resource}"),
+            _ => resource.clone(),
+        };
+        out.used_as(field, &resource, both);
+        return;
+    }
+    if wire.name.starts_with("RxNorm ") && found.is_empty() {
+        out.not_used(&resource, unresolved_reason(&wire));
+        return;
+    }
     if history.medications.len() >= MAX_MEDICATIONS {
         out.not_used(&resource, "the medication list is already at its limit");
         return;
     }
     let index = history.medications.len();
     history.medications.push(wire);
+    listed.push(found);
     out.used(format!("medications[{index}].name"), &resource);
 }
 
@@ -734,6 +877,13 @@ mod tests {
 
     fn date(year: i32, month: u8, day: u8) -> Date {
         Date::from_calendar_date(year, time::Month::try_from(month).unwrap(), day).unwrap()
+    }
+
+    /// The value sets of `tests/data/valuesets` (the operator's directory in the API tests).
+    fn sets() -> ValueSets {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/valuesets");
+        ValueSets::load(Some(&dir)).unwrap().0
     }
 
     fn observation(value: serde_json::Value) -> Observation {
@@ -769,7 +919,7 @@ mod tests {
             obs("k", "2823-3", 3.1, "mg"),
             obs("k2", "2823-3", 3.2, "mmol/L"),
         ] {
-            apply_observation(&mut history, &o, &mut out);
+            apply_observation(&mut history, &o, &sets(), &mut out);
         }
         let labs = history.findings.unwrap().labs.unwrap();
         assert_eq!(labs.magnesium_mg_dl, Some(1.7017));
@@ -780,7 +930,7 @@ mod tests {
         assert_eq!(out.not_used[0].resource, "Observation/k");
         assert_eq!(
             out.pointers["findings.labs.potassium_mmol_l"],
-            "Observation/k2"
+            "Observation/k2, chart value (undated)"
         );
     }
 
@@ -808,7 +958,7 @@ mod tests {
                 "clinicalStatus": {"coding": [{"code": status}]},
                 "code": {"coding": [{"system": system, "code": code}]}}))
             .unwrap();
-            apply_condition(&mut history, &condition, &mut out);
+            apply_condition(&mut history, &condition, &sets(), &mut out);
         }
         let c = history.conditions.unwrap();
         assert_eq!(
@@ -840,11 +990,17 @@ mod tests {
                 "code": {"coding": [{"system": ICD10CM, "code": "N18.6"}]}}),
         ] {
             let condition: Condition = serde_json::from_value(condition).unwrap();
-            apply_condition(&mut history, &condition, &mut out);
+            apply_condition(&mut history, &condition, &sets(), &mut out);
         }
         let named: Vec<&str> = out.not_used.iter().map(|n| n.resource.as_str()).collect();
         assert_eq!(named, ["Condition/c-unknown", "Condition/c-uncoded"]);
-        assert!(out.not_used.iter().all(|n| !n.reason.contains("Z99")));
+        assert!(
+            out.not_used[0]
+                .reason
+                .starts_with("ICD-10-CM Z99.89: no value set configured for this code"),
+            "the clinician sees what was not used: {}",
+            out.not_used[0].reason
+        );
         let c = history.conditions.unwrap();
         assert_eq!(c.chronic_kidney_disease, Some(true));
         assert_eq!(
@@ -867,7 +1023,7 @@ mod tests {
             "medicationReference": {"reference": "Medication/m1"}}))
             .unwrap();
         let mut out = Provenance::default();
-        let wire = medication(&request, &chart, date(2026, 3, 15), &mut out).unwrap();
+        let wire = medication(&request, &chart, &sets(), date(2026, 3, 15), &mut out).unwrap();
         assert_eq!(wire.name, "hydrochlorothiazide");
         assert_eq!(wire.rxnorm_cui.as_deref(), Some("5487"));
         assert_eq!(wire.weeks_since_started, Some(4));
@@ -875,20 +1031,308 @@ mod tests {
             serde_json::from_value(json!({"resourceType": "MedicationRequest",
             "id": "r2", "status": "active", "medicationReference": {"reference": "Medication/zz"}}))
             .unwrap();
-        assert!(medication(&dangling, &chart, date(2026, 3, 15), &mut out).is_none());
+        assert!(medication(&dangling, &chart, &sets(), date(2026, 3, 15), &mut out).is_none());
         assert_eq!(out.not_used[0].resource, "MedicationRequest/r2");
     }
 
     #[test]
     fn no_code_the_reference_marks_unverified_is_read() {
         use cramp_core::kb::codes::UNVERIFIED;
-        for c in CONDITION_CODES {
-            assert!(!UNVERIFIED.contains(&c.code), "condition code {}", c.code);
-        }
         for lab in LABS {
             for (code, _) in lab.codes {
                 assert!(!UNVERIFIED.contains(code), "{} LOINC {code}", lab.field);
             }
         }
+    }
+
+    fn condition(id: &str, system: &str, code: &str, status: &str) -> Condition {
+        serde_json::from_value(json!({
+            "resourceType": "Condition", "id": id,
+            "clinicalStatus": {"coding": [{"code": status}]},
+            "code": {"coding": [{"system": system, "code": code}]}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn conditions_are_read_by_value_set_as_ehrs_code_them() {
+        let mut history = pb::CrampHistory::default();
+        let mut out = Provenance::default();
+        for (id, system, code) in [
+            ("dm", SNOMED, "44054006"),
+            ("ckd", ICD10CM, "N18.31"),
+            ("htn", ICD10CM, "I10"),
+            ("smoke", SNOMED, "77176002"),
+            ("smoke-icd", ICD10CM, "F17.210"),
+            ("htn-sct", SNOMED, "38341003"),
+            ("lipid", ICD10CM, "E78.5"),
+        ] {
+            apply_condition(
+                &mut history,
+                &condition(id, system, code, "active"),
+                &sets(),
+                &mut out,
+            );
+        }
+        let c = history.conditions.unwrap();
+        assert_eq!(c.diabetes, pb::Diabetes::Type2 as i32);
+        assert_eq!(c.chronic_kidney_disease, Some(true));
+        assert_eq!(c.ckd_stage, pb::CkdStage::G3a as i32);
+        assert_eq!(c.hypertension, Some(true));
+        assert_eq!(c.smoking, pb::Smoking::Current as i32);
+        assert_eq!(
+            c.high_cholesterol, None,
+            "E78.5 is in no bound set (only in an unbound one): unknown, not no"
+        );
+        assert_eq!(out.pointers["conditions.smoking"], "Condition/smoke-icd");
+        assert_eq!(out.pointers["conditions.ckd_stage"], "Condition/ckd");
+        assert_eq!(out.not_used.len(), 1);
+        assert_eq!(out.not_used[0].resource, "Condition/lipid");
+    }
+
+    #[test]
+    fn each_value_set_input_stays_unknown_without_a_code_for_it() {
+        // A chart of conditions the sets do not hold leaves every value-set-driven field unknown.
+        let mut history = pb::CrampHistory::default();
+        let mut out = Provenance::default();
+        for (id, code) in [("a", "J45.909"), ("b", "E11"), ("c", "N18.3")] {
+            apply_condition(
+                &mut history,
+                &condition(id, ICD10CM, code, "active"),
+                &sets(),
+                &mut out,
+            );
+        }
+        let c = history.conditions.unwrap_or_default();
+        assert_eq!(c.diabetes, pb::Diabetes::Unspecified as i32);
+        assert_eq!(c.smoking, pb::Smoking::Unspecified as i32);
+        assert_eq!(c.thyroid, pb::Thyroid::Unspecified as i32);
+        assert_eq!(c.ckd_stage, pb::CkdStage::Unspecified as i32);
+        for field in [
+            c.hypertension,
+            c.high_cholesterol,
+            c.coronary_or_cerebrovascular_disease,
+            c.known_peripheral_artery_disease,
+            c.chronic_kidney_disease,
+            c.on_dialysis,
+            c.spinal_stenosis_or_disc_disease,
+            c.prior_dvt_or_pe,
+            c.atrial_fibrillation,
+            c.liver_disease,
+        ] {
+            assert_eq!(field, None);
+        }
+        assert_eq!(out.not_used.len(), 3);
+    }
+
+    #[test]
+    fn a_chart_lab_wins_over_the_patients_report_and_the_newest_chart_value_wins() {
+        let mut history = pb::CrampHistory {
+            findings: Some(pb::Findings {
+                labs: Some(pb::Labs {
+                    potassium_mmol_l: Some(4.4),
+                    ..pb::Labs::default()
+                }),
+                ..pb::Findings::default()
+            }),
+            ..pb::CrampHistory::default()
+        };
+        let mut out = Provenance::default();
+        out.pointers.insert(
+            "findings.labs.potassium_mmol_l".into(),
+            "QuestionnaireResponse/qr#linkId=findings.labs.potassium_mmol_l".into(),
+        );
+        let obs = |id: &str, loinc: &str, value: f64, date: &str| {
+            observation(
+                json!({"resourceType": "Observation", "id": id, "status": "final",
+                "code": {"coding": [{"system": LOINC, "code": loinc}]},
+                "effectiveDateTime": date,
+                "valueQuantity": {"value": value, "unit": "mmol/L", "system": UCUM, "code": "mmol/L"}}),
+            )
+        };
+        for o in [
+            obs("k-new", "6298-4", 3.1, "2026-03-01T08:00:00Z"),
+            obs("k-old", "2823-3", 3.9, "2025-11-02"),
+        ] {
+            apply_observation(&mut history, &o, &sets(), &mut out);
+        }
+        let labs = history.findings.unwrap().labs.unwrap();
+        assert_eq!(labs.potassium_mmol_l, Some(3.1));
+        assert_eq!(
+            out.pointers["findings.labs.potassium_mmol_l"],
+            "Observation/k-new, chart value of 2026-03-01"
+        );
+        assert_eq!(out.not_used.len(), 1);
+        assert_eq!(out.not_used[0].resource, "Observation/k-old");
+        assert!(
+            !out.not_used[0].reason.contains("3.9"),
+            "never a patient value"
+        );
+    }
+
+    #[test]
+    fn a_product_code_without_display_is_named_and_a_duplicate_appears_once() {
+        let use_of = |id: &str, cui: &str| -> MedicationUse {
+            serde_json::from_value(json!({"resourceType": "MedicationRequest", "id": id,
+                "status": "active",
+                "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": cui}]}}))
+            .unwrap()
+        };
+        let mut history = pb::CrampHistory {
+            medications: vec![pb::Medication {
+                name: "HCTZ 25 mg".into(),
+                ..pb::Medication::default()
+            }],
+            ..pb::CrampHistory::default()
+        };
+        let mut out = Provenance::default();
+        out.pointers.insert(
+            "medications[0].name".into(),
+            "QuestionnaireResponse/qr#linkId=medications.name".into(),
+        );
+        let chart = Chart::default();
+        let today = date(2026, 3, 15);
+        for m in [
+            use_of("hctz", "310798"),
+            use_of("furo", "310429"),
+            use_of("odd", "99999999"),
+        ] {
+            let mut listed: Vec<Vec<&'static str>> =
+                history.medications.iter().map(ingredients).collect();
+            apply_medication(
+                &mut history,
+                &mut listed,
+                &m,
+                &chart,
+                &sets(),
+                today,
+                &mut out,
+            );
+        }
+        let names: Vec<&str> = history
+            .medications
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(names, ["HCTZ 25 mg", "furosemide 20 mg tablet"]);
+        assert_eq!(
+            out.pointers["medications[0].name"],
+            "QuestionnaireResponse/qr#linkId=medications.name and MedicationRequest/hctz"
+        );
+        assert_eq!(out.not_used.len(), 1);
+        assert_eq!(out.not_used[0].resource, "MedicationRequest/odd");
+    }
+
+    #[test]
+    fn statuses_history_dialysis_and_the_patients_former_smoking_are_respected() {
+        let mut history = pb::CrampHistory {
+            conditions: Some(pb::Conditions {
+                smoking: pb::Smoking::Former as i32,
+                ..pb::Conditions::default()
+            }),
+            ..pb::CrampHistory::default()
+        };
+        let mut out = Provenance::default();
+        let refuted: Condition = serde_json::from_value(json!({
+            "resourceType": "Condition", "id": "refuted",
+            "verificationStatus": {"coding": [{"code": "refuted"}]},
+            "code": {"coding": [{"system": ICD10CM, "code": "I10"}]}}))
+        .unwrap();
+        apply_condition(&mut history, &refuted, &sets(), &mut out);
+        for (id, system, code, status) in [
+            ("old-htn", ICD10CM, "I10", "resolved"),
+            ("old-pe", SNOMED, "59282003", "resolved"),
+            ("esrd", ICD10CM, "N18.6", "active"),
+            ("smoker", SNOMED, "77176002", "active"),
+        ] {
+            apply_condition(
+                &mut history,
+                &condition(id, system, code, status),
+                &sets(),
+                &mut out,
+            );
+        }
+        let c = history.conditions.unwrap();
+        assert_eq!(c.hypertension, None, "refuted and resolved are not current");
+        assert_eq!(c.prior_dvt_or_pe, Some(true), "a past PE is a prior PE");
+        assert_eq!(c.on_dialysis, None, "ESRD does not say dialysis");
+        assert_eq!(c.chronic_kidney_disease, Some(true));
+        assert_eq!(c.ckd_stage, pb::CkdStage::G5 as i32);
+        assert_eq!(
+            c.smoking,
+            pb::Smoking::Former as i32,
+            "the patient's recent quit is newer than the chart"
+        );
+        let named: Vec<&str> = out.not_used.iter().map(|n| n.resource.as_str()).collect();
+        assert_eq!(named, ["Condition/refuted", "Condition/old-htn"]);
+    }
+
+    #[test]
+    fn an_unknown_lab_code_or_a_stopped_medicine_leaves_the_field_unknown_and_is_named() {
+        let mut history = pb::CrampHistory::default();
+        let mut out = Provenance::default();
+        let glucose = observation(json!({"resourceType": "Observation", "id": "glu",
+            "status": "final", "code": {"coding": [{"system": LOINC, "code": "2345-7"}]},
+            "valueQuantity": {"value": 5.4, "unit": "mmol/L"}}));
+        apply_observation(&mut history, &glucose, &sets(), &mut out);
+        assert!(history.findings.is_none(), "no lab field is filled");
+        let stopped: MedicationUse = serde_json::from_value(json!({
+            "resourceType": "MedicationRequest", "id": "stopped", "status": "stopped",
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "310798"}]}}))
+        .unwrap();
+        let mut listed = Vec::new();
+        apply_medication(
+            &mut history,
+            &mut listed,
+            &stopped,
+            &Chart::default(),
+            &sets(),
+            date(2026, 3, 15),
+            &mut out,
+        );
+        assert!(history.medications.is_empty());
+        let named: Vec<&str> = out.not_used.iter().map(|n| n.resource.as_str()).collect();
+        assert_eq!(named, ["Observation/glu", "MedicationRequest/stopped"]);
+        assert!(out.not_used.iter().all(|n| !n.reason.contains("5.4")));
+    }
+}
+
+#[cfg(test)]
+mod without_value_sets {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn without_a_directory_the_issue_codes_are_not_used_and_stay_unknown() {
+        let sets = ValueSets::reference();
+        let mut history = pb::CrampHistory::default();
+        let mut out = Provenance::default();
+        for (id, system, code) in [
+            ("dm", ICD10CM, "E11.9"),
+            ("htn", ICD10CM, "I10"),
+            ("ckd", ICD10CM, "N18.31"),
+            ("dm-ref", ICD10CM, "E11.42"),
+        ] {
+            let condition: Condition = serde_json::from_value(json!({
+                "resourceType": "Condition", "id": id,
+                "code": {"coding": [{"system": system, "code": code}]}}))
+            .unwrap();
+            apply_condition(&mut history, &condition, &sets, &mut out);
+        }
+        let named: Vec<&str> = out.not_used.iter().map(|n| n.resource.as_str()).collect();
+        assert_eq!(named, ["Condition/dm", "Condition/htn", "Condition/ckd"]);
+        assert!(
+            out.not_used
+                .iter()
+                .all(|n| n.reason.contains("no value set configured for this code"))
+        );
+        let c = history.conditions.unwrap();
+        assert_eq!(c.hypertension, None, "unknown, never 'no'");
+        assert_eq!(c.chronic_kidney_disease, None);
+        assert_eq!(
+            c.diabetes,
+            pb::Diabetes::Type2 as i32,
+            "the reference's own E11.42 is read"
+        );
     }
 }

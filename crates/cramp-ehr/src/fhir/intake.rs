@@ -16,6 +16,7 @@ use super::{
     chart::{self, Chart, Provenance},
     model::{QuestionnaireResponse, Reference},
     questionnaire_response::{self, ResponseStatus},
+    valuesets::ValueSets,
 };
 use crate::{convert, pb};
 
@@ -292,8 +293,8 @@ fn merge(
     }
 }
 
-/// Reads `responses` (the patient's intake, the clinician's companion, or both) with `chart` as
-/// of `today` (the request date: the one date any door reads, used for age and medication
+/// Reads `responses` (the patient's intake, the clinician's companion, or both) with `chart`
+/// (its codes read by `sets`) as of `today` (the request date: the one date any door reads, used for age and medication
 /// recency) into a history the core accepts.
 ///
 /// # Errors
@@ -302,6 +303,7 @@ fn merge(
 pub fn read(
     responses: &[&QuestionnaireResponse],
     chart: &Chart,
+    sets: &ValueSets,
     extra_medications: &[(pb::Medication, String)],
     today: Date,
 ) -> Result<Intake, Vec<FieldViolation>> {
@@ -311,13 +313,21 @@ pub fn read(
     // Orders being placed (order-select) come first, so a chart copy of the same drug is
     // recognised as a duplicate; their pointer is the draft order.
     for (medication, pointer) in extra_medications {
+        // An order named only by a code no configured value set holds is unknown, and said so.
+        if let Some(reason) = chart::unresolved(medication) {
+            provenance.not_used.push(chart::NotUsed {
+                resource: pointer.clone(),
+                reason,
+            });
+            continue;
+        }
         let index = history.medications.len();
         history.medications.push(medication.clone());
         provenance
             .pointers
             .insert(format!("medications[{index}].name"), pointer.clone());
     }
-    chart::apply(&mut history, chart, today, &mut provenance);
+    chart::apply(&mut history, chart, sets, today, &mut provenance);
 
     // At most one retry per chart-filled field the core can reject (age and eleven labs).
     for _ in 0..=chart::LABS.len() + 1 {

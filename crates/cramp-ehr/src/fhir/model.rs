@@ -261,6 +261,12 @@ pub struct Observation {
     /// The value with its unit.
     #[serde(default)]
     pub value_quantity: Option<Quantity>,
+    /// When the value was measured: a chart value is shown with its date, and the newest wins.
+    #[serde(default)]
+    pub effective_date_time: Option<String>,
+    /// When the result was released, the date shown when `effectiveDateTime` is absent.
+    #[serde(default)]
+    pub issued: Option<String>,
 }
 
 /// `MedicationRequest` and `MedicationStatement` (read): the fields both share, plus the start.
