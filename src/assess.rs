@@ -16,8 +16,8 @@ use crate::{
     caller::Caller,
     convert, fhir, pb,
     pb::assess_request::Input,
-    request_id::MAX_REQUEST_ID_CHARS,
-    telemetry::{self, Listed, loggable_id},
+    request_id::{MAX_REQUEST_ID_CHARS, loggable_id},
+    telemetry::{self, Listed},
 };
 
 /// Where violations of a QuestionnaireResponse input are named.

@@ -21,7 +21,7 @@ use sha2::Sha256;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 pub use crate::config::AuditSettings;
-use crate::{caller::Caller, telemetry::loggable_id};
+use crate::{caller::Caller, request_id::loggable_id};
 
 /// The tracing target of audit events.
 pub const TARGET: &str = "audit";

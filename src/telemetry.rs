@@ -216,16 +216,6 @@ where
     }
 }
 
-/// A client-chosen id as the logs may show it ([`crate::request_id::loggable_id`]), borrowed
-/// when it is safe as it is, which is the case for every well-behaved client on every call.
-pub(crate) fn loggable_id(id: &str) -> std::borrow::Cow<'_, str> {
-    if crate::request_id::is_safe_id(id) {
-        std::borrow::Cow::Borrowed(id)
-    } else {
-        std::borrow::Cow::Owned(crate::request_id::replaced(id))
-    }
-}
-
 /// How long the log writer waits, once its queue has run empty, before it writes out what it
 /// holds.
 ///

@@ -66,7 +66,7 @@ pub async fn call(
     let mut request = read_request(service, &body, state.settings.production)?;
     tracing::Span::current().record(
         "hook_instance",
-        crate::request_id::loggable_id(&request.checked.hook_instance),
+        crate::request_id::loggable_id(&request.checked.hook_instance).as_ref(),
     );
 
     // What the prefetch left out (absent, null or an OperationOutcome) is fetched from the
