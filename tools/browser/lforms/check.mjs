@@ -10,13 +10,13 @@
 // usage: node check.mjs CRAMP_CDS_BINARY ARTIFACT_DIR
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
+import { launchChromium } from "../chromium.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../../..");
@@ -148,22 +148,7 @@ const addresses = await new Promise((ok, fail) => {
 console.log(`page ${origin}; cramp-cds HTTP ${addresses.http}, gRPC(-Web) ${addresses.grpc}`);
 
 // --- the browser ------------------------------------------------------------------------------
-const profile = mkdtempSync(join(tmpdir(), "cramp-lforms-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1200, height: 900 },
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { context, close } = await launchChromium(chromium, "cramp-lforms-chromium-");
 
 let exitCode = 0;
 try {
@@ -172,8 +157,7 @@ try {
   problems.push(String(error?.stack ?? error));
   console.log(`FAIL ${error?.stack ?? error}`);
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
   pageServer.close();
   server.kill("SIGTERM");
 }

@@ -6,11 +6,11 @@
 //
 // usage: node check.mjs REPORT.html ARTIFACT_DIR [ABOUT_URL]
 
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
+import { launchChromium } from "../chromium.mjs";
 
 const [reportPath, artifacts, aboutUrl] = process.argv.slice(2);
 if (!reportPath || !artifacts) {
@@ -25,23 +25,7 @@ function check(ok, what) {
   console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
 }
 
-// A fresh profile every run: nothing cached, nothing remembered.
-const profile = mkdtempSync(join(tmpdir(), "cramp-report-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1200, height: 900 },
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { context, close } = await launchChromium(chromium, "cramp-report-chromium-");
 
 /** Opens `url`, collecting console errors, page errors and requests. */
 async function open(url) {
@@ -142,8 +126,7 @@ try {
     await about.page.close();
   }
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 
 if (problems.length > 0) {
