@@ -30,3 +30,14 @@ export async function launchChromium(chromium, profilePrefix) {
   };
   return { context, close };
 }
+
+// One line per check, `ok` or `FAIL`; the failures are kept for the check's closing summary.
+export function checklist() {
+  const problems = [];
+  const check = (ok, what) => {
+    if (!ok) problems.push(what);
+    console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+    return ok;
+  };
+  return { problems, check };
+}

@@ -16,7 +16,7 @@ import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
-import { launchChromium } from "../chromium.mjs";
+import { checklist, launchChromium } from "../chromium.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../../..");
@@ -27,12 +27,7 @@ if (!binary || !artifacts) {
 }
 mkdirSync(artifacts, { recursive: true });
 
-const problems = [];
-function check(ok, what) {
-  if (!ok) problems.push(what);
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
-  return ok;
-}
+const { problems, check } = checklist();
 
 // --- the page server: the page, LHC-Forms' files, the bundled app, the .proto files ---------
 const lformsDist = join(here, "node_modules/lforms/dist/lforms");

@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
-import { launchChromium } from "../chromium.mjs";
+import { checklist, launchChromium } from "../chromium.mjs";
 
 const [reportPath, artifacts, aboutUrl] = process.argv.slice(2);
 if (!reportPath || !artifacts) {
@@ -19,11 +19,7 @@ if (!reportPath || !artifacts) {
 }
 mkdirSync(artifacts, { recursive: true });
 
-const problems = [];
-function check(ok, what) {
-  if (!ok) problems.push(what);
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
-}
+const { problems, check } = checklist();
 
 const { context, close } = await launchChromium(chromium, "cramp-report-chromium-");
 
